@@ -1,0 +1,80 @@
+"""Constants of Notify Bridge: one place for names, keys, defaults."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+DOMAIN: Final = "notify_bridge"
+
+
+class EntryKind(StrEnum):
+    """What a config entry is; targets deliver, sources produce events."""
+
+    HOME_ASSISTANT = "home_assistant"
+    HA_EVENTS = "ha_events"
+
+
+TARGET_KINDS: Final = frozenset({EntryKind.HOME_ASSISTANT})
+SOURCE_KINDS: Final = frozenset({EntryKind.HA_EVENTS})
+
+SUBENTRY_DESTINATION: Final = "destination"
+SUBENTRY_ROUTE: Final = "route"
+
+# Config entry data
+CONF_KIND: Final = "kind"
+
+# Destination subentries of the home_assistant target
+CONF_DELIVERY: Final = "delivery"
+CONF_NOTIFY_ENTITY: Final = "notify_entity"
+CONF_NOTIFY_SERVICE: Final = "notify_service"
+
+
+class HaDelivery(StrEnum):
+    """How a home_assistant destination hands a notification to Home Assistant."""
+
+    PERSISTENT_NOTIFICATION = "persistent_notification"
+    NOTIFY_ENTITY = "notify_entity"
+    NOTIFY_SERVICE = "notify_service"
+
+
+# Route subentries
+CONF_EVENT_TYPE: Final = "event_type"
+CONF_EVENT_DATA: Final = "event_data"
+CONF_DESTINATIONS: Final = "destinations"
+CONF_TEMPLATE: Final = "template"
+CONF_TITLE_TEMPLATE: Final = "title_template"
+
+# Every field name whose value is a secret: diagnostics redact these, masks hide them.
+SECRET_FIELDS: Final = frozenset(
+    {
+        "api_key",
+        "access_token",
+        "bot_token",
+        "password",
+        "secret",
+        "token",
+        "webhook_id",
+        "webhook_secret",
+    }
+)
+
+# Bus events
+EVENT_BRIDGE_EVENT: Final = "notify_bridge_event"
+EVENT_DISPATCHED: Final = "notify_bridge_dispatched"
+EVENT_COMMAND: Final = "notify_bridge_command"
+
+# Actions
+SERVICE_SEND: Final = "send"
+SERVICE_PREVIEW_TEMPLATE: Final = "preview_template"
+
+ATTR_DISPATCH_ID: Final = "dispatch_id"
+ATTR_STATUS: Final = "status"
+ATTR_SUMMARY: Final = "summary"
+
+# Dispatcher signal an entity listens to for its destination's delivery stats.
+SIGNAL_DESTINATION_UPDATED: Final = f"{DOMAIN}_destination_updated_{{}}"
+SIGNAL_SOURCE_UPDATED: Final = f"{DOMAIN}_source_updated_{{}}"
+
+DEFAULT_ROUTE_TEMPLATE: Final = "{{ event.type }}: {{ data }}"
+TEST_MESSAGE: Final = "Test notification from Notify Bridge."

@@ -1,0 +1,156 @@
+"""Fan a notification out to destinations and sum up what happened."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+import time
+import uuid
+
+from .limits import DELIVERY_TIMEOUT, MAX_CONCURRENT_SENDS, MAX_ERRORS_PER_SUMMARY
+from .log import current_dispatch_id, get_logger
+from .models import (
+    DeliveryError,
+    DeliveryResult,
+    Destination,
+    DispatchStatus,
+    DispatchSummary,
+    Notification,
+    truncate_error,
+)
+
+_LOGGER = get_logger(__name__)
+
+
+def new_dispatch_id() -> str:
+    """Return a short random id that correlates logs, events and responses."""
+    return uuid.uuid4().hex[:12]
+
+
+def failed_result(destination_id: str, name: str, error: str) -> DeliveryResult:
+    """Return the result of a delivery that did not happen."""
+    return DeliveryResult(
+        destination_id=destination_id,
+        destination_name=name,
+        success=False,
+        errors=(truncate_error(error),),
+    )
+
+
+def summarize(
+    dispatch_id: str,
+    results: Sequence[DeliveryResult],
+    *,
+    started_at: datetime,
+    started: float,
+    route_id: str | None = None,
+    request_id: str | None = None,
+    extra_errors: Sequence[str] = (),
+) -> DispatchSummary:
+    """Build a summary: ok only when every destination succeeded, all errors kept."""
+    delivered = sum(1 for result in results if result.success)
+    if results and delivered == len(results) and not extra_errors:
+        status = DispatchStatus.OK
+    elif delivered:
+        status = DispatchStatus.PARTIAL
+    else:
+        status = DispatchStatus.FAIL
+    errors = [truncate_error(error) for error in extra_errors]
+    errors.extend(
+        f"{result.destination_name}: {error}"
+        for result in results
+        for error in result.errors
+        if not result.success
+    )
+    if not results and not errors:
+        errors.append("no destinations")
+    return DispatchSummary(
+        dispatch_id=dispatch_id,
+        status=status,
+        results=tuple(results),
+        errors=tuple(errors[:MAX_ERRORS_PER_SUMMARY]),
+        started_at=started_at,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        route_id=route_id,
+        request_id=request_id,
+    )
+
+
+class Dispatcher:
+    """Deliver concurrently, under one process-wide cap on sends in flight."""
+
+    def __init__(
+        self,
+        *,
+        max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
+        delivery_timeout: float = DELIVERY_TIMEOUT,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """Create the shared send cap."""
+        self._sends = asyncio.Semaphore(max_concurrent_sends)
+        self._timeout = delivery_timeout
+        self._clock = clock
+
+    async def async_dispatch(
+        self,
+        deliveries: Sequence[tuple[Destination, Notification]],
+        *,
+        dispatch_id: str | None = None,
+        route_id: str | None = None,
+        request_id: str | None = None,
+        failures: Sequence[DeliveryResult] = (),
+        errors: Sequence[str] = (),
+    ) -> DispatchSummary:
+        """Deliver each notification; `failures` are results decided before sending."""
+        dispatch_id = dispatch_id or new_dispatch_id()
+        token = current_dispatch_id.set(dispatch_id)
+        started_at, started = self._clock(), time.perf_counter()
+        try:
+            _LOGGER.debug(
+                "Dispatching to %d destination(s), route %s, request %s",
+                len(deliveries),
+                route_id,
+                request_id,
+            )
+            results = await asyncio.gather(
+                *(self._deliver(dest, note) for dest, note in deliveries)
+            )
+            summary = summarize(
+                dispatch_id,
+                [*failures, *results],
+                started_at=started_at,
+                started=started,
+                route_id=route_id,
+                request_id=request_id,
+                extra_errors=errors,
+            )
+            _LOGGER.debug(
+                "Dispatch finished: %s (%d ok, %d failed)",
+                summary.status,
+                summary.delivered,
+                summary.failed,
+            )
+            return summary
+        finally:
+            current_dispatch_id.reset(token)
+
+    async def _deliver(
+        self, destination: Destination, notification: Notification
+    ) -> DeliveryResult:
+        """Deliver to one destination; every failure becomes a failed result."""
+        dest_id, name = destination.destination_id, destination.name
+        try:
+            async with self._sends, asyncio.timeout(self._timeout):
+                return await destination.async_deliver(notification)
+        except DeliveryError as err:
+            _LOGGER.warning("Delivery to %s failed: %s", name, err)
+            return failed_result(dest_id, name, str(err))
+        except TimeoutError:
+            _LOGGER.warning("Delivery to %s timed out", name)
+            return failed_result(
+                dest_id, name, f"timed out after {self._timeout:g} s"
+            )
+        except Exception as err:  # noqa: BLE001 - one broken target must not sink the rest
+            _LOGGER.exception("Unexpected error delivering to %s", name)
+            return failed_result(dest_id, name, f"unexpected error: {err!r}")

@@ -1,0 +1,28 @@
+"""Limits and defaults of the pipeline, in one place."""
+
+from __future__ import annotations
+
+# Each error kept in a summary is cut to this many characters.
+MAX_ERROR_LENGTH = 300
+# A summary keeps every error, up to this many (a fan-out to hundreds of
+# destinations must not produce a megabyte bus event).
+MAX_ERRORS_PER_SUMMARY = 50
+
+# Wall-clock budget of one template render, in seconds.
+RENDER_TIME_BUDGET = 1.0
+# How many templates may render at once (each render runs in a worker thread).
+MAX_CONCURRENT_RENDERS = 2
+# Rendered output longer than this is cut (characters).
+MAX_RENDER_OUTPUT = 32_768
+# Compiled templates kept in the cache.
+TEMPLATE_CACHE_SIZE = 256
+# The largest string or sequence a template may build with * or ** (elements).
+MAX_TEMPLATE_SEQUENCE = 100_000
+
+# One process-wide cap on concurrent sends, whatever the destination.
+MAX_CONCURRENT_SENDS = 8
+# A destination that has not answered by then has failed (seconds).
+DELIVERY_TIMEOUT = 60.0
+
+# Dispatch summaries kept for diagnostics.
+DISPATCH_HISTORY = 50
