@@ -148,9 +148,7 @@ class Dispatcher:
             return failed_result(dest_id, name, str(err))
         except TimeoutError:
             _LOGGER.warning("Delivery to %s timed out", name)
-            return failed_result(
-                dest_id, name, f"timed out after {self._timeout:g} s"
-            )
-        except Exception as err:  # noqa: BLE001 - one broken target must not sink the rest
+            return failed_result(dest_id, name, f"timed out after {self._timeout:g} s")
+        except Exception as err:  # one broken target must not sink the rest
             _LOGGER.exception("Unexpected error delivering to %s", name)
             return failed_result(dest_id, name, f"unexpected error: {err!r}")

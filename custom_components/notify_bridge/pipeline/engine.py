@@ -166,7 +166,9 @@ class Pipeline:
             destination = self._resolve(dest_id)
             if destination is None:
                 missing.append(
-                    failed_result(dest_id, dest_id, "destination not found or not loaded")
+                    failed_result(
+                        dest_id, dest_id, "destination not found or not loaded"
+                    )
                 )
             else:
                 found.append(destination)

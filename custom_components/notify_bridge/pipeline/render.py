@@ -154,11 +154,19 @@ class _BridgeSandbox(ImmutableSandboxedEnvironment):
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
                 size = _sized(seq)
-                if size is not None and isinstance(count, int) and size * count > MAX_TEMPLATE_SEQUENCE:
+                if (
+                    size is not None
+                    and isinstance(count, int)
+                    and size * count > MAX_TEMPLATE_SEQUENCE
+                ):
                     raise _too_big("repetition")
         elif operator == "+":
             left_size, right_size = _sized(left), _sized(right)
-            if left_size is not None and right_size is not None and left_size + right_size > MAX_TEMPLATE_SEQUENCE:
+            if (
+                left_size is not None
+                and right_size is not None
+                and left_size + right_size > MAX_TEMPLATE_SEQUENCE
+            ):
                 raise _too_big("concatenation")
         elif (
             operator == "**"
@@ -221,7 +229,9 @@ def _build_environment() -> _BridgeSandbox:
         hits = text.count(old) if old else len(text) + 1
         if len(text) + hits * len(new) > MAX_TEMPLATE_SEQUENCE:
             raise _too_big("replacement")
-        return text.replace(old, new) if count is None else text.replace(old, new, count)
+        return (
+            text.replace(old, new) if count is None else text.replace(old, new, count)
+        )
 
     env.filters["format"] = capped_format
     env.filters["replace"] = capped_replace
@@ -270,7 +280,9 @@ class Renderer:
         try:
             return self._compile(source)
         except TemplateSyntaxError as err:
-            raise TemplateError(f"template syntax error on line {err.lineno}: {err.message}") from err
+            raise TemplateError(
+                f"template syntax error on line {err.lineno}: {err.message}"
+            ) from err
 
     def render(
         self,
@@ -317,4 +329,3 @@ class Renderer:
             return await asyncio.get_running_loop().run_in_executor(
                 None, self.render, source, context, output_format
             )
-
