@@ -253,6 +253,23 @@ def _cut(text: str, limit: int) -> str:
     return text[: limit - len(TRUNCATION_MARK)] + TRUNCATION_MARK
 
 
+# One sandboxed environment for the whole process: preview, validation and delivery
+# compile with exactly the same rules.
+_ENVIRONMENT = _build_environment()
+
+
+def _syntax_error(err: TemplateSyntaxError) -> TemplateError:
+    return TemplateError(f"template syntax error on line {err.lineno}: {err.message}")
+
+
+def validate_template(source: str) -> None:
+    """Raise `TemplateError` when a template does not compile."""
+    try:
+        _ENVIRONMENT.parse(source)
+    except TemplateSyntaxError as err:
+        raise _syntax_error(err) from err
+
+
 class Renderer:
     """Compile (cached by template text) and render templates within a budget."""
 
@@ -265,24 +282,17 @@ class Renderer:
         cache_size: int = TEMPLATE_CACHE_SIZE,
     ) -> None:
         """Create the environment; renders share one cap on concurrency."""
-        self._env = _build_environment()
         self._time_budget = time_budget
         self._max_output = max_output
         self._slots = asyncio.Semaphore(max_concurrent)
         # Keyed by the template text itself: an edited template is a new key.
-        self._compile = lru_cache(maxsize=cache_size)(self._env.from_string)
-
-    def validate(self, source: str) -> None:
-        """Raise `TemplateError` when a template does not compile."""
-        self._compiled(source)
+        self._compile = lru_cache(maxsize=cache_size)(_ENVIRONMENT.from_string)
 
     def _compiled(self, source: str) -> Any:
         try:
             return self._compile(source)
         except TemplateSyntaxError as err:
-            raise TemplateError(
-                f"template syntax error on line {err.lineno}: {err.message}"
-            ) from err
+            raise _syntax_error(err) from err
 
     def render(
         self,

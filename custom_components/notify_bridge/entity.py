@@ -1,0 +1,94 @@
+"""Base entities: one device per destination subentry or source entry."""
+
+from __future__ import annotations
+
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity
+
+from .const import DOMAIN, SIGNAL_DESTINATION_UPDATED, SIGNAL_SOURCE_UPDATED
+from .hub import DATA_HUB, DestinationRuntime, NotifyBridgeConfigEntry
+from .pipeline.models import DispatchStatus, Notification
+
+
+class DestinationEntity(Entity):
+    """An entity of one destination; unique ids derive from the subentry id."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, runtime: DestinationRuntime, key: str | None) -> None:
+        """Attach to the destination's device."""
+        self.runtime = runtime
+        dest = runtime.destination
+        self._attr_unique_id = (
+            dest.destination_id if key is None else f"{dest.destination_id}_{key}"
+        )
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, dest.destination_id)},
+            name=dest.name,
+            manufacturer="Notify Bridge",
+            model="Destination",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Refresh when a dispatch touched this destination."""
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_DESTINATION_UPDATED.format(
+                    self.runtime.destination.destination_id
+                ),
+                self.async_write_ha_state,
+            )
+        )
+
+    async def async_send_text(self, message: str, title: str | None) -> None:
+        """Deliver text to this destination; a failure is an error the caller sees."""
+        pipeline = self.hass.data[DATA_HUB].pipeline
+        summary = await pipeline.async_send(
+            [self.runtime.destination.destination_id],
+            lambda dest: Notification(
+                message=message, title=title, output_format=dest.output_format
+            ),
+        )
+        if summary.status is not DispatchStatus.OK:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="delivery_failed",
+                translation_placeholders={
+                    "dispatch_id": summary.dispatch_id,
+                    "errors": "; ".join(summary.errors),
+                },
+            )
+
+
+class SourceEntity(Entity):
+    """An entity of one source entry."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: NotifyBridgeConfigEntry, key: str) -> None:
+        """Attach to the source's device."""
+        self.entry = entry
+        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=entry.title,
+            manufacturer="Notify Bridge",
+            model="Source",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Refresh when the source produced an event."""
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_SOURCE_UPDATED.format(self.entry.entry_id),
+                self.async_write_ha_state,
+            )
+        )

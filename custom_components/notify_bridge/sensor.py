@@ -1,0 +1,111 @@
+"""Sensors: delivery stats per destination, last event per source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import DestinationEntity, SourceEntity
+from .hub import DestinationRuntime, NotifyBridgeConfigEntry, TargetRuntime
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DestinationSensorDescription(SensorEntityDescription):
+    """A destination sensor and how it reads its value."""
+
+    value_fn: Callable[[DestinationRuntime], int | datetime | None]
+
+
+DESTINATION_SENSORS = (
+    DestinationSensorDescription(
+        key="failed_deliveries",
+        translation_key="failed_deliveries",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda runtime: runtime.failed_deliveries,
+    ),
+    DestinationSensorDescription(
+        key="last_delivery",
+        translation_key="last_delivery",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda runtime: runtime.last_delivery,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: NotifyBridgeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add destination sensors for a target, the last-event sensor for a source."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, TargetRuntime):
+        for subentry_id, destination in runtime.destinations.items():
+            async_add_entities(
+                [
+                    DestinationSensor(destination, description)
+                    for description in DESTINATION_SENSORS
+                ],
+                config_subentry_id=subentry_id,
+            )
+    else:
+        async_add_entities([LastEventSensor(entry)])
+
+
+class DestinationSensor(DestinationEntity, SensorEntity):
+    """A delivery statistic of one destination."""
+
+    entity_description: DestinationSensorDescription
+
+    def __init__(
+        self, runtime: DestinationRuntime, description: DestinationSensorDescription
+    ) -> None:
+        """Describe the sensor."""
+        super().__init__(runtime, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int | datetime | None:
+        """Return the statistic."""
+        return self.entity_description.value_fn(self.runtime)
+
+
+class LastEventSensor(SourceEntity, SensorEntity):
+    """When the source last produced an event a route wanted, and which."""
+
+    _attr_translation_key = "last_event"
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+
+    def __init__(self, entry: NotifyBridgeConfigEntry) -> None:
+        """Describe the sensor."""
+        super().__init__(entry, "last_event")
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return when the last routed event happened."""
+        event = self.entry.runtime_data.last_event
+        return None if event is None else event.occurred_at
+
+    @property
+    def extra_state_attributes(self) -> dict[str, str | int | None]:
+        """Return the last event's type and how many events were routed."""
+        runtime = self.entry.runtime_data
+        event = runtime.last_event
+        return {
+            "event_type": None if event is None else event.event_type,
+            "events": runtime.events,
+        }

@@ -1,0 +1,195 @@
+"""Actions: notify_bridge.send and notify_bridge.preview_template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import voluptuous as vol
+
+from .const import (
+    ATTR_DISPATCH_ID,
+    ATTR_STATUS,
+    ATTR_SUMMARY,
+    DOMAIN,
+    SERVICE_PREVIEW_TEMPLATE,
+    SERVICE_SEND,
+)
+from .hub import DATA_HUB
+from .pipeline.models import (
+    Destination,
+    DispatchStatus,
+    MediaItem,
+    MediaType,
+    Notification,
+    OutputFormat,
+)
+from .pipeline.render import TemplateError
+
+ATTR_MESSAGE = "message"
+ATTR_TITLE = "title"
+ATTR_MEDIA = "media"
+ATTR_URL = "url"
+ATTR_TYPE = "type"
+ATTR_DISABLE_NOTIFICATION = "disable_notification"
+ATTR_MESSAGE_THREAD_ID = "message_thread_id"
+ATTR_PARSE_MODE = "parse_mode"
+ATTR_TEMPLATE = "template"
+ATTR_CONTEXT = "context"
+ATTR_FORMAT = "format"
+
+# Used by preview_template when no context is given, so a template can be tried at once.
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "data": {"message": "Hello from Notify Bridge", "name": "Front door"},
+    "origin": "LOCAL",
+    "context": {"id": "01JSAMPLE", "user_id": None},
+    "event": {
+        "type": "notify_bridge_demo",
+        "source": "ha_events",
+        "occurred_at": "2025-01-01T12:00:00+00:00",
+        "request_id": None,
+    },
+}
+
+MEDIA_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_URL): cv.url,
+        vol.Optional(ATTR_TYPE, default=MediaType.PHOTO): vol.Coerce(MediaType),
+    }
+)
+
+SEND_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ENTITY_ID): cv.entity_ids,
+        vol.Required(ATTR_MESSAGE): vol.All(cv.string, vol.Length(min=1)),
+        vol.Optional(ATTR_TITLE): cv.string,
+        vol.Optional(ATTR_MEDIA, default=list): vol.All(cv.ensure_list, [MEDIA_SCHEMA]),
+        vol.Optional(ATTR_DISABLE_NOTIFICATION): cv.boolean,
+        vol.Optional(ATTR_MESSAGE_THREAD_ID): vol.All(
+            vol.Coerce(int), vol.Range(min=1)
+        ),
+        vol.Optional(ATTR_PARSE_MODE): vol.In([fmt.value for fmt in OutputFormat]),
+    }
+)
+
+PREVIEW_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_TEMPLATE): cv.string,
+        vol.Optional(ATTR_CONTEXT): dict,
+        vol.Exclusive(ATTR_ENTITY_ID, "format"): cv.entity_id,
+        vol.Exclusive(ATTR_FORMAT, "format"): vol.Coerce(OutputFormat),
+    }
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SEND,
+        _async_send,
+        schema=SEND_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_PREVIEW_TEMPLATE,
+        _async_preview_template,
+        schema=PREVIEW_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+
+
+def _require_destinations(
+    hass: HomeAssistant, entity_ids: list[str]
+) -> list[Destination]:
+    """Return the destinations, refusing ids that are not our loaded notify entities."""
+    hub = hass.data[DATA_HUB]
+    found: list[Destination] = []
+    unknown: list[str] = []
+    for entity_id in entity_ids:
+        destination = (
+            hub.resolve_destination(entity_id)
+            if hub.is_destination_entity(entity_id)
+            else None
+        )
+        if destination is None:
+            unknown.append(entity_id)
+        else:
+            found.append(destination)
+    if unknown:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_a_destination",
+            translation_placeholders={"entity_ids": ", ".join(unknown)},
+        )
+    return found
+
+
+async def _async_send(call: ServiceCall) -> ServiceResponse:
+    """Send a message to destinations; respond with the dispatch summary."""
+    hass = call.hass
+    entity_ids: list[str] = call.data[ATTR_ENTITY_ID]
+    _require_destinations(hass, entity_ids)
+    media = tuple(
+        MediaItem(type=item[ATTR_TYPE], url=item[ATTR_URL])
+        for item in call.data[ATTR_MEDIA]
+    )
+
+    def build(dest: Destination) -> Notification:
+        return Notification(
+            message=call.data[ATTR_MESSAGE],
+            title=call.data.get(ATTR_TITLE),
+            media=media,
+            output_format=dest.output_format,
+            disable_notification=call.data.get(ATTR_DISABLE_NOTIFICATION),
+            message_thread_id=call.data.get(ATTR_MESSAGE_THREAD_ID),
+            parse_mode=call.data.get(ATTR_PARSE_MODE),
+        )
+
+    summary = await hass.data[DATA_HUB].pipeline.async_send(entity_ids, build)
+    if summary.status is DispatchStatus.FAIL and not call.return_response:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="delivery_failed",
+            translation_placeholders={
+                "dispatch_id": summary.dispatch_id,
+                "errors": "; ".join(summary.errors),
+            },
+        )
+    return {
+        ATTR_DISPATCH_ID: summary.dispatch_id,
+        ATTR_STATUS: summary.status.value,
+        ATTR_SUMMARY: summary.as_dict(),
+    }
+
+
+async def _async_preview_template(call: ServiceCall) -> ServiceResponse:
+    """Render a template exactly as delivery to the given format would."""
+    hass = call.hass
+    hub = hass.data[DATA_HUB]
+    output_format = call.data.get(ATTR_FORMAT, OutputFormat.PLAIN)
+    if entity_id := call.data.get(ATTR_ENTITY_ID):
+        output_format = _require_destinations(hass, [entity_id])[0].output_format
+    context = call.data.get(ATTR_CONTEXT, SAMPLE_CONTEXT)
+    try:
+        text = await hub.pipeline.async_preview(
+            call.data[ATTR_TEMPLATE], context, output_format
+        )
+    except TemplateError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_template",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return {"text": text, ATTR_FORMAT: output_format.value}

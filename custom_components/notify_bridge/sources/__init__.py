@@ -1,0 +1,1 @@
+"""Sources: everything that produces events."""

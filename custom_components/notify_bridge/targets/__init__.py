@@ -1,0 +1,1 @@
+"""Targets: senders that deliver notifications (Telegram, e-mail, Home Assistant)."""

@@ -1,0 +1,98 @@
+"""The home_assistant target: deliver through Home Assistant's own notification layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.components import persistent_notification
+from homeassistant.components.notify import (
+    ATTR_MESSAGE,
+    ATTR_TITLE,
+    DOMAIN as NOTIFY_DOMAIN,
+    SERVICE_SEND_MESSAGE,
+)
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
+
+from ..const import CONF_DELIVERY, CONF_NOTIFY_ENTITY, CONF_NOTIFY_SERVICE, HaDelivery
+from ..pipeline.models import (
+    DeliveryError,
+    DeliveryResult,
+    Notification,
+    OutputFormat,
+)
+
+
+class HomeAssistantDestination:
+    """One persistent notification, notify entity or legacy notify service."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        destination_id: str,
+        name: str,
+        options: Mapping[str, Any],
+    ) -> None:
+        """Read the destination subentry's options."""
+        self._hass = hass
+        self._id = destination_id
+        self._name = name
+        self._delivery = HaDelivery(options[CONF_DELIVERY])
+        self._entity_id: str | None = options.get(CONF_NOTIFY_ENTITY)
+        self._service: str | None = options.get(CONF_NOTIFY_SERVICE)
+
+    @property
+    def destination_id(self) -> str:
+        """Return the destination subentry id."""
+        return self._id
+
+    @property
+    def name(self) -> str:
+        """Return the destination's name."""
+        return self._name
+
+    @property
+    def output_format(self) -> OutputFormat:
+        """Persistent notifications render Markdown; notify services take plain text."""
+        if self._delivery is HaDelivery.PERSISTENT_NOTIFICATION:
+            return OutputFormat.MARKDOWN
+        return OutputFormat.PLAIN
+
+    async def async_deliver(self, notification: Notification) -> DeliveryResult:
+        """Hand the notification to Home Assistant."""
+        if self._delivery is HaDelivery.PERSISTENT_NOTIFICATION:
+            persistent_notification.async_create(
+                self._hass, notification.message, notification.title
+            )
+        else:
+            await self._call_notify(notification)
+        return DeliveryResult(
+            destination_id=self._id,
+            destination_name=self._name,
+            success=True,
+            messages_sent=1,
+            # Home Assistant's notify layer carries text only.
+            media_skipped=len(notification.media),
+        )
+
+    async def _call_notify(self, notification: Notification) -> None:
+        data: dict[str, Any] = {ATTR_MESSAGE: notification.message}
+        if notification.title:
+            data[ATTR_TITLE] = notification.title
+        if self._delivery is HaDelivery.NOTIFY_ENTITY:
+            service = SERVICE_SEND_MESSAGE
+            data[ATTR_ENTITY_ID] = self._entity_id
+        else:
+            service = str(self._service)
+        try:
+            await self._hass.services.async_call(
+                NOTIFY_DOMAIN, service, data, blocking=True
+            )
+        except ServiceNotFound as err:
+            raise DeliveryError(
+                f"notify.{service} does not exist", permanent=True
+            ) from err
+        except HomeAssistantError as err:
+            raise DeliveryError(f"notify.{service} failed: {err}") from err
