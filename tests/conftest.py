@@ -1,14 +1,139 @@
-"""Shared fixtures."""
+"""Shared fixtures: a home_assistant target and an ha_events source, set up for real."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryDataWithId
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 # Imported at module level, before Home Assistant mounts its test config dir, or HA
 # reports "Integration not found".
 import custom_components.notify_bridge  # noqa: F401
+from custom_components.notify_bridge.const import DOMAIN
+
+TARGET_ENTRY_ID = "target_entry"
+SOURCE_ENTRY_ID = "source_entry"
+DEMO_DESTINATION_ID = "dest_demo"
+DEMO_ROUTE_ID = "route_demo"
+DEMO_ENTITY = "notify.demo_notifications"
+DEMO_EVENT = "notify_bridge_demo"
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/ in every test."""
+
+
+def destination(
+    subentry_id: str, title: str, data: dict[str, Any], unique_id: str | None = None
+) -> ConfigSubentryDataWithId:
+    """Describe a destination subentry."""
+    return ConfigSubentryDataWithId(
+        subentry_id=subentry_id,
+        subentry_type="destination",
+        title=title,
+        unique_id=unique_id or data["delivery"],
+        data=data,
+    )
+
+
+def route(
+    subentry_id: str, title: str, data: dict[str, Any]
+) -> ConfigSubentryDataWithId:
+    """Describe a route subentry."""
+    return ConfigSubentryDataWithId(
+        subentry_id=subentry_id,
+        subentry_type="route",
+        title=title,
+        unique_id=None,
+        data=data,
+    )
+
+
+@pytest.fixture
+def destinations() -> list[ConfigSubentryDataWithId]:
+    """Destinations of the target entry; tests may override this fixture."""
+    return [
+        destination(
+            DEMO_DESTINATION_ID,
+            "Demo notifications",
+            {"delivery": "persistent_notification"},
+        )
+    ]
+
+
+@pytest.fixture
+def routes() -> list[ConfigSubentryDataWithId]:
+    """Routes of the source entry; tests may override this fixture."""
+    return [
+        route(
+            DEMO_ROUTE_ID,
+            "Demo route",
+            {
+                "event_type": DEMO_EVENT,
+                "event_data": {},
+                "destinations": [DEMO_ENTITY],
+                "template": "{{ data.message | default('Demo event received') }}",
+                "title_template": "Notify Bridge demo",
+            },
+        )
+    ]
+
+
+@pytest.fixture
+def target_entry(
+    hass: HomeAssistant, destinations: list[ConfigSubentryDataWithId]
+) -> MockConfigEntry:
+    """The home_assistant target entry."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home Assistant",
+        data={"kind": "home_assistant"},
+        unique_id="home_assistant",
+        entry_id=TARGET_ENTRY_ID,
+        subentries_data=destinations,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+def source_entry(
+    hass: HomeAssistant, routes: list[ConfigSubentryDataWithId]
+) -> MockConfigEntry:
+    """The ha_events source entry."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home Assistant events",
+        data={"kind": "ha_events"},
+        unique_id="ha_events",
+        entry_id=SOURCE_ENTRY_ID,
+        subentries_data=routes,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, target_entry: MockConfigEntry, source_entry: MockConfigEntry
+) -> None:
+    """Set up Notify Bridge with both entries."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def legacy_notify_calls(hass: HomeAssistant) -> list[ServiceCall]:
+    """A legacy notify service `notify.phone` that records its calls."""
+    calls: list[ServiceCall] = []
+
+    async def handle(call: ServiceCall) -> None:
+        calls.append(call)
+
+    hass.services.async_register("notify", "phone", handle)
+    return calls

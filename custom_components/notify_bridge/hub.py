@@ -78,7 +78,12 @@ class NotifyBridgeHub:
         """Make a destination reachable; returns the function that removes it."""
         dest_id = runtime.destination.destination_id
         self.destinations[dest_id] = runtime
-        return lambda: self.destinations.pop(dest_id, None)
+
+        @callback
+        def unregister() -> None:
+            self.destinations.pop(dest_id, None)
+
+        return unregister
 
     @callback
     def resolve_destination(self, key: str) -> Destination | None:
@@ -122,8 +127,9 @@ class NotifyBridgeHub:
             },
         )
         async_dispatcher_send(self.hass, SIGNAL_SOURCE_UPDATED.format(entry.entry_id))
-        # Kept by the entry until done, cancelled if the entry unloads first.
-        entry.async_create_background_task(
+        # Kept by the entry until done; unloading waits for it, so nothing in flight
+        # is lost.
+        entry.async_create_task(
             self.hass,
             self.pipeline.async_handle_event(event),
             f"{DOMAIN} event {event.event_type}",

@@ -82,6 +82,9 @@ class HomeAssistantDestination:
         if notification.title:
             data[ATTR_TITLE] = notification.title
         if self._delivery is HaDelivery.NOTIFY_ENTITY:
+            # notify.send_message ignores unknown entity ids; that must not pass as sent.
+            if self._hass.states.get(str(self._entity_id)) is None:
+                raise DeliveryError(f"{self._entity_id} does not exist")
             service = SERVICE_SEND_MESSAGE
             data[ATTR_ENTITY_ID] = self._entity_id
         else:
