@@ -96,6 +96,7 @@ def test_runaway_loops_end_within_budget(renderer: Renderer, template: str) -> N
         ("{{ '%0999999999d' | format(1) }}", "padding"),
         ("{{ ('x' * 1000) | replace('', 'y' * 1000) }}", "replacement"),
         ("{{ lipsum(10**6) }}", "undefined"),
+        ("{{ range(99999) | join('x' * 9999) }}", "join"),
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursion"),
         ("{{ 1 / 0 }}", "division"),
         ("{{ d.pop('k') }}", "unsafe"),
@@ -122,9 +123,10 @@ def test_allowed_helpers_work(renderer: Renderer) -> None:
     template = (
         "{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}"
         "{{ ns.n }} {{ dict(a=1).a }} {{ 'a,b' | replace(',', ';') }} {{ 'x' | center(3) }}| "
-        "{{ '%03d' | format(7) }} {{ 2 ** 10 }} {{ [1, 2] + [3] }} {{ 'ab' * 2 }}"
+        "{{ '%03d' | format(7) }} {{ 2 ** 10 }} {{ [1, 2] + [3] }} {{ 'ab' * 2 }} "
+        "{{ [1, 2] | join('-') }}"
     )
-    assert renderer.render(template, {}) == "3 1 a;b  x | 007 1024 [1, 2, 3] abab"
+    assert renderer.render(template, {}) == "3 1 a;b  x | 007 1024 [1, 2, 3] abab 1-2"
 
 
 async def test_async_render_caps_concurrency() -> None:

@@ -79,10 +79,10 @@ class Pipeline:
         started = time.perf_counter()
         destinations, missing = self._resolve_all(route.destinations)
         context = event_context(event)
-        rendered: dict[OutputFormat, tuple[str, str | None]] = {}
         try:
-            for fmt in {dest.output_format for dest in destinations}:
-                rendered[fmt] = await self._render_pair(route, context, fmt)
+            rendered = await self._render_formats(
+                route, context, {dest.output_format for dest in destinations}
+            )
         except TemplateError as err:
             self.history.counters.render_errors += 1
             _LOGGER.warning("Route %s: %s", route.name, err)
@@ -145,17 +145,17 @@ class Pipeline:
         """Render exactly as delivery would (same environment, same escaping)."""
         return await self.renderer.async_render(template, context, output_format)
 
-    async def _render_pair(
-        self, route: Route, context: Mapping[str, Any], fmt: OutputFormat
-    ) -> tuple[str, str | None]:
-        message = await self.renderer.async_render(route.template, context, fmt)
-        title = None
+    async def _render_formats(
+        self, route: Route, context: Mapping[str, Any], formats: set[OutputFormat]
+    ) -> dict[OutputFormat, tuple[str, str | None]]:
+        """Render the message once per format, and the title (plain text everywhere)."""
+        ordered = sorted(formats)
+        jobs = [(route.template, context, fmt) for fmt in ordered]
         if route.title_template:
-            # A title is shown as plain text everywhere it is used.
-            title = await self.renderer.async_render(
-                route.title_template, context, OutputFormat.PLAIN
-            )
-        return message, title
+            jobs.append((route.title_template, context, OutputFormat.PLAIN))
+        texts = await self.renderer.async_render_all(jobs) if jobs else []
+        title = texts[-1] if route.title_template else None
+        return {fmt: (texts[index], title) for index, fmt in enumerate(ordered)}
 
     def _resolve_all(
         self, destination_ids: Sequence[str]

@@ -13,17 +13,20 @@ one C call (`*`, `**`, `+`, `center`, `indent`, `format`, `replace`) are capped 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from itertools import islice
 import math
 import re
 import threading
 import time
+from types import MappingProxyType
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, pass_context, pass_eval_context
 from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
 from jinja2.ext import Extension
+from jinja2.filters import sync_do_join
 from jinja2.lexer import Token, TokenStream
 from jinja2.runtime import ChainableUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -42,6 +45,7 @@ TRUNCATION_MARK = "…"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _FORMAT_WIDTH = re.compile(r"%[-+ 0#]*(\d+)")
 _MAX_POWER_BITS = 100_000
+_COLLECT_BATCH = 64
 
 
 class TemplateError(Exception):
@@ -52,22 +56,34 @@ class TemplateTimeoutError(TemplateError):
     """A render ran past its time budget."""
 
 
-_deadline = threading.local()
+class _RenderState(threading.local):
+    """Per worker thread: the running render's deadline and output format."""
+
+    deadline: float | None = None
+    budget: float = RENDER_TIME_BUDGET
+    escape: Callable[[str], str] | None = None
+
+
+_state = _RenderState()
 
 
 def _check_deadline() -> None:
     """Raise once the current thread's render is past its budget."""
-    deadline = getattr(_deadline, "at", None)
+    deadline = _state.deadline
     if deadline is not None and time.monotonic() > deadline:
         raise TemplateTimeoutError(
-            f"template rendering exceeded its time budget of {_deadline.budget:g} s"
+            f"template rendering exceeded its time budget of {_state.budget:g} s"
         )
 
 
-def _tick() -> str:
-    """Check the deadline from inside a loop body; renders as nothing."""
+@pass_context
+def _tick(context: Any, value: str) -> str:
+    """Filter injected into every loop body: check the deadline, render nothing.
+
+    It takes the context only so Jinja cannot fold it into a constant at compile time.
+    """
     _check_deadline()
-    return ""
+    return value
 
 
 def _guarded_range(*args: int) -> Iterator[int]:
@@ -82,38 +98,36 @@ def _escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def _finalize_for(output_format: OutputFormat) -> Callable[[Any], str]:
-    """Return how one `{{ value }}` is turned into text for a format.
-
-    Values marked safe (`|safe`) are trusted as written in every format.
-    """
-
-    def finalize(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, Markup):
-            return str(value)
-        text = str(value)
-        if output_format is OutputFormat.HTML:
-            return str(escape(text))
-        if output_format is OutputFormat.MARKDOWN:
-            return _escape_markdown(text)
-        return text
-
-    return finalize
+def _escape_html(text: str) -> str:
+    return str(escape(text))
 
 
-_FINALIZERS = {fmt: _finalize_for(fmt) for fmt in OutputFormat}
-_format_state = threading.local()
+# How `{{ value }}` is escaped per format; None = as is.
+_ESCAPERS: dict[OutputFormat, Callable[[str], str] | None] = {
+    OutputFormat.PLAIN: None,
+    OutputFormat.HTML: _escape_html,
+    OutputFormat.MARKDOWN: _escape_markdown,
+}
 
 
 def _finalize(value: Any) -> str:
-    """Escape for the format of the render running on this thread."""
-    return _FINALIZERS[getattr(_format_state, "fmt", OutputFormat.PLAIN)](value)
+    """Turn one `{{ value }}` into text for the format of this thread's render.
+
+    Values marked safe (`|safe`) are trusted as written in every format.
+    """
+    escaper = _state.escape
+    if type(value) is str:  # the common case first: plain strings (not Markup)
+        return value if escaper is None else escaper(value)
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return str(value)
+    text = str(value)
+    return text if escaper is None else escaper(text)
 
 
 class _LoopGuard(Extension):
-    """Inject `{{ _nb_tick() }}` at the start of every for-loop body."""
+    """Inject `{{ '' | _nb_tick }}` at the start of every for-loop body."""
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
         state: str | None = None
@@ -126,10 +140,11 @@ class _LoopGuard(Extension):
             elif token.type == "block_end" and state == "for":
                 state = None
                 line = token.lineno
+                # A filter is called directly by compiled code (no sandbox hop).
                 yield Token(line, "variable_begin", "{{")
+                yield Token(line, "string", "")
+                yield Token(line, "pipe", "|")
                 yield Token(line, "name", "_nb_tick")
-                yield Token(line, "lparen", "(")
-                yield Token(line, "rparen", ")")
                 yield Token(line, "variable_end", "}}")
 
 
@@ -142,6 +157,10 @@ def _too_big(what: str) -> SecurityError:
         f"{what} would exceed {MAX_TEMPLATE_SEQUENCE} elements; templates may not "
         "build values that large"
     )
+
+
+_MAPPING_TYPES = frozenset({dict, MappingProxyType})
+_MAPPING_ATTRIBUTES = frozenset(dir(dict)) | frozenset(dir(MappingProxyType))
 
 
 class _BridgeSandbox(ImmutableSandboxedEnvironment):
@@ -189,12 +208,14 @@ class _BridgeSandbox(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        _check_deadline()
+        # Event data is plain mappings: look keys up directly unless the name is a
+        # mapping method, which keeps Jinja's attribute-first meaning.
+        if type(obj) in _MAPPING_TYPES and attribute not in _MAPPING_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
-
-    def getitem(self, obj: Any, argument: Any) -> Any:
-        _check_deadline()
-        return super().getitem(obj, argument)
 
 
 def _capped_width(width: int) -> int:
@@ -233,6 +254,18 @@ def _build_environment() -> _BridgeSandbox:
             text.replace(old, new) if count is None else text.replace(old, new, count)
         )
 
+    @pass_eval_context
+    def capped_join(
+        eval_ctx: Any, value: Any, d: str = "", attribute: Any = None
+    ) -> str:
+        items = list(value)
+        if attribute is None:
+            size = sum(len(str(item)) for item in items) + len(d) * len(items)
+            if size > MAX_TEMPLATE_SEQUENCE:
+                raise _too_big("join")
+        return sync_do_join(eval_ctx, items, d, attribute)
+
+    env.filters["join"] = capped_join
     env.filters["format"] = capped_format
     env.filters["replace"] = capped_replace
     # Curated globals: no lipsum (CPU-heavy), a deadline-checked range.
@@ -242,8 +275,8 @@ def _build_environment() -> _BridgeSandbox:
         "namespace": env.globals["namespace"],
         "cycler": env.globals["cycler"],
         "joiner": env.globals["joiner"],
-        "_nb_tick": _tick,
     }
+    env.filters["_nb_tick"] = _tick
     return env
 
 
@@ -288,12 +321,6 @@ class Renderer:
         # Keyed by the template text itself: an edited template is a new key.
         self._compile = lru_cache(maxsize=cache_size)(_ENVIRONMENT.from_string)
 
-    def _compiled(self, source: str) -> Any:
-        try:
-            return self._compile(source)
-        except TemplateSyntaxError as err:
-            raise _syntax_error(err) from err
-
     def render(
         self,
         source: str,
@@ -301,12 +328,18 @@ class Renderer:
         output_format: OutputFormat = OutputFormat.PLAIN,
     ) -> str:
         """Render synchronously in the calling thread (a worker thread in HA)."""
-        template = self._compiled(source)
-        _deadline.at = time.monotonic() + self._time_budget
-        _deadline.budget = self._time_budget
-        _format_state.fmt = output_format
         try:
-            return self._collect(template.generate(context))
+            template = self._compile(source)
+        except TemplateSyntaxError as err:
+            raise _syntax_error(err) from err
+        state = _state
+        state.deadline = time.monotonic() + self._time_budget
+        state.budget = self._time_budget
+        state.escape = _ESCAPERS[output_format]
+        try:
+            return self._collect(
+                template.root_render_func(template.new_context(context))
+            )
         except TemplateError:
             raise
         except (JinjaTemplateError, ArithmeticError, TypeError, ValueError) as err:
@@ -314,18 +347,26 @@ class Renderer:
         except RecursionError as err:
             raise TemplateError("template error: recursion too deep") from err
         finally:
-            _deadline.at = None
-            _format_state.fmt = OutputFormat.PLAIN
+            state.deadline = state.escape = None
+
+    def render_all(
+        self, jobs: Sequence[tuple[str, Mapping[str, Any], OutputFormat]]
+    ) -> list[str]:
+        """Render several templates in one go (one worker-thread hop for all)."""
+        return [self.render(*job) for job in jobs]
 
     def _collect(self, chunks: Iterator[str]) -> str:
+        # Pulled in small batches so the size check costs C-level calls, not a Python
+        # step per chunk, and a runaway template stops within one batch of the limit.
         parts: list[str] = []
         size = 0
-        for chunk in chunks:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > self._max_output:
+        while size <= self._max_output:
+            batch = list(islice(chunks, _COLLECT_BATCH))
+            if not batch:
                 break
-            _check_deadline()
+            parts += batch
+            size += sum(map(len, batch))
+        _check_deadline()
         return _cut("".join(parts).strip(), self._max_output)
 
     async def async_render(
@@ -335,7 +376,14 @@ class Renderer:
         output_format: OutputFormat = OutputFormat.PLAIN,
     ) -> str:
         """Render in the default executor, at most `max_concurrent` at once."""
+        [text] = await self.async_render_all([(source, context, output_format)])
+        return text
+
+    async def async_render_all(
+        self, jobs: Sequence[tuple[str, Mapping[str, Any], OutputFormat]]
+    ) -> list[str]:
+        """Render several templates in the default executor, in one hop."""
         async with self._slots:
             return await asyncio.get_running_loop().run_in_executor(
-                None, self.render, source, context, output_format
+                None, self.render_all, jobs
             )

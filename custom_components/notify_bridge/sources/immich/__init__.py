@@ -1,0 +1,1 @@
+"""Immich source: the REST client and the album watcher (no Home Assistant imports)."""

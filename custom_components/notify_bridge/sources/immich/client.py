@@ -1,0 +1,710 @@
+"""Async client of the Immich REST API (v2 and v3), independent of Home Assistant.
+
+Only what album watching needs: server checks, the album list, lean asset listings
+of one album, details of a few assets, shared links and bounded media downloads.
+Every response is parsed into frozen dataclasses here, so nothing downstream handles
+raw JSON and a malformed answer fails in one place with `ImmichResponseError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+import json
+from typing import Any, Protocol
+import uuid
+
+import aiohttp
+from yarl import URL
+
+API_KEY_HEADER = "x-api-key"
+# Largest page `POST /api/search/metadata` accepts; fewer round trips per listing.
+SEARCH_PAGE_SIZE = 1000
+DEFAULT_TIMEOUT = 30.0
+# Per-asset detail requests that may run at once (fallback path only).
+DETAIL_CONCURRENCY = 4
+CHUNK_SIZE = 64 * 1024
+# `updatedAfter` is compared with database timestamps; a margin absorbs rounding.
+UPDATED_AFTER_MARGIN = timedelta(seconds=1)
+
+
+class ImmichError(Exception):
+    """Any failure talking to an Immich server."""
+
+
+class ImmichAuthError(ImmichError):
+    """The API key was refused (401) or lacks a permission (403)."""
+
+
+class ImmichConnectionError(ImmichError):
+    """The server could not be reached, timed out or answered with a server error."""
+
+
+class ImmichResponseError(ImmichError):
+    """The server answered with something that is not the documented shape."""
+
+
+class ImmichNotFoundError(ImmichError):
+    """The album or asset does not exist (any more) or is not visible to this key."""
+
+
+class ImmichBadRequestError(ImmichResponseError):
+    """The server refused the request as invalid (400).
+
+    Immich also answers 400 ("Not found or no access") for an album id the key
+    cannot read, so callers asking about one album treat it like "not found".
+    """
+
+
+class ImmichMediaTooLargeError(ImmichError):
+    """A media download exceeded the caller's byte bound."""
+
+
+class AssetType(StrEnum):
+    """Immich asset types."""
+
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    AUDIO = "AUDIO"
+    OTHER = "OTHER"
+
+
+class MediaVariant(StrEnum):
+    """Which rendition of an asset to download."""
+
+    THUMBNAIL = "thumbnail"
+    PREVIEW = "preview"
+    ORIGINAL = "original"
+    PLAYBACK = "playback"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerVersion:
+    """Version of the Immich server."""
+
+    major: int
+    minor: int
+    patch: int
+
+    @property
+    def lists_assets_in_album(self) -> bool:
+        """Return whether `GET /api/albums/{id}` still embeds the asset list (< v3)."""
+        return self.major < 3
+
+    def __str__(self) -> str:
+        """Return the dotted form."""
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImmichUser:
+    """The user an API key belongs to, or a member of an album."""
+
+    id: str
+    name: str
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumUser:
+    """A user an album is shared with and their role."""
+
+    user: ImmichUser
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumSummary:
+    """One entry of `GET /api/albums`: enough to fingerprint an album."""
+
+    id: str
+    name: str
+    description: str
+    asset_count: int
+    updated_at: str
+    last_modified_asset_timestamp: str | None
+    shared: bool
+    has_shared_link: bool
+    owner: ImmichUser | None
+    users: tuple[AlbumUser, ...]
+
+    def user_names(self) -> dict[str, str]:
+        """Return user id → name for the owner and every member."""
+        names = {member.user.id: member.user.name for member in self.users}
+        if self.owner is not None:
+            names[self.owner.id] = self.owner.name
+        return names
+
+
+@dataclass(frozen=True, slots=True)
+class LeanAsset:
+    """An album member as a listing sees it: identity, change time, readiness."""
+
+    id: str
+    updated_at: str
+    # Immich sets the thumbhash once the thumbnail exists; before that it is null.
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AssetDetails:
+    """What a notification says about one asset."""
+
+    id: str
+    type: AssetType
+    file_name: str
+    taken_at: str | None
+    owner_id: str
+    owner_name: str | None
+    description: str | None
+    people: tuple[str, ...]
+    city: str | None
+    country: str | None
+    favorite: bool
+    rating: int | None
+    updated_at: str
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLink:
+    """A public link to an album."""
+
+    id: str
+    key: str
+    album_id: str | None
+    expires_at: str | None
+    slug: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaBlob:
+    """Downloaded bytes of one asset rendition."""
+
+    asset_id: str
+    variant: MediaVariant
+    data: bytes
+    content_type: str | None
+
+    @property
+    def identity(self) -> str:
+        """Return a stable identity, so upload caches hit on re-sends."""
+        return f"immich:{self.asset_id}:{self.variant.value}"
+
+
+class _HasId(Protocol):
+    """Anything parsed from an asset object."""
+
+    @property
+    def id(self) -> str:
+        """Return the asset id."""
+
+
+class ImmichClient:
+    """Talks to one Immich server with one API key over a caller-owned session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        page_size: int = SEARCH_PAGE_SIZE,
+        verify_ssl: bool = True,
+    ) -> None:
+        """Keep the session, the server root and the key (never logged)."""
+        self._session = session
+        self._base = URL(base_url.rstrip("/"))
+        self._api_key = api_key
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._page_size = page_size
+        # True = aiohttp's default verification; False allows self-signed LAN servers.
+        self._ssl = verify_ssl
+        self._version: ServerVersion | None = None
+
+    def __repr__(self) -> str:
+        """Describe the client without its API key."""
+        return f"ImmichClient({str(self._base)!r})"
+
+    @property
+    def base_url(self) -> str:
+        """Return the server root URL."""
+        return str(self._base)
+
+    # --- server -----------------------------------------------------------------
+
+    async def async_ping(self) -> None:
+        """Check that an Immich server answers at the URL."""
+        data = await self._request_json("GET", "/api/server/ping", auth=False)
+        if _mapping(data).get("res") != "pong":
+            raise ImmichResponseError("server ping did not answer pong")
+
+    async def async_get_version(self) -> ServerVersion:
+        """Return the server version (asked once, then remembered)."""
+        if self._version is None:
+            data = _mapping(await self._request_json("GET", "/api/server/version"))
+            self._version = ServerVersion(
+                major=_int(data, "major"),
+                minor=_int(data, "minor"),
+                patch=_int(data, "patch"),
+            )
+        return self._version
+
+    async def async_get_me(self) -> ImmichUser:
+        """Return the user the API key belongs to (this validates the key)."""
+        return _parse_user(await self._request_json("GET", "/api/users/me"))
+
+    async def async_validate(self) -> tuple[ServerVersion, ImmichUser]:
+        """Run every check a new or re-authenticated entry needs, in order."""
+        await self.async_ping()
+        version = await self.async_get_version()
+        return version, await self.async_get_me()
+
+    # --- albums -----------------------------------------------------------------
+
+    async def async_get_albums(self) -> tuple[AlbumSummary, ...]:
+        """Return every album the key can see, owned and shared, in ONE request."""
+        data = await self._request_json("GET", "/api/albums")
+        if not isinstance(data, list):
+            raise ImmichResponseError("album list is not a JSON array")
+        return tuple(_parse_album(item) for item in data)
+
+    async def async_get_album(self, album_id: str) -> AlbumSummary:
+        """Return one album without its assets."""
+        data = await self._request_json(
+            "GET", f"/api/albums/{album_id}", params={"withoutAssets": "true"}
+        )
+        return _parse_album(data)
+
+    async def async_album_exists(self, album_id: str) -> bool:
+        """Return whether the key can still read the album (confirms a deletion)."""
+        try:
+            await self.async_get_album(album_id)
+        except (ImmichNotFoundError, ImmichBadRequestError):
+            return False
+        return True
+
+    async def async_list_album_assets(self, album_id: str) -> tuple[LeanAsset, ...]:
+        """Return every asset of an album, lean (no EXIF, no people).
+
+        v2 embeds the members in the album detail, which (unlike v2's search) also
+        holds assets other users added to a shared album; v3 removed that list, so
+        it pages `POST /api/search/metadata`, which on v3 covers every member.
+        """
+        version = await self.async_get_version()
+        if version.lists_assets_in_album:
+            data = _mapping(
+                await self._request_json(
+                    "GET", f"/api/albums/{album_id}", params={"withoutAssets": "false"}
+                )
+            )
+            items = data.get("assets")
+            if isinstance(items, list):
+                return tuple(_parse_lean(item) for item in items)
+        return tuple(await self._search_album(album_id, _parse_lean, details=False))
+
+    async def async_get_asset_details(
+        self, album_id: str, wanted: Mapping[str, str]
+    ) -> dict[str, AssetDetails]:
+        """Return details of the wanted assets (id → last seen `updatedAt`).
+
+        One paged search narrowed by `updatedAfter` to the oldest wanted change time
+        fetches them together (an asset only moves forward in time); what it misses
+        (v2 search hides other users' assets) is asked for one by one. Assets that
+        no longer exist are left out of the answer.
+        """
+        if not wanted:
+            return {}
+        found: dict[str, AssetDetails] = {}
+        oldest = min(wanted.values())
+        for details in await self._search_album(
+            album_id,
+            _parse_details,
+            details=True,
+            updated_after=_minus_margin(oldest),
+            wanted=frozenset(wanted),
+        ):
+            found[details.id] = details
+        missing = [asset_id for asset_id in wanted if asset_id not in found]
+        found.update(await self.async_get_assets(missing))
+        return found
+
+    async def async_get_asset(self, asset_id: str) -> AssetDetails | None:
+        """Return one asset with EXIF and people, or None when it is gone."""
+        try:
+            data = await self._request_json("GET", f"/api/assets/{asset_id}")
+        except ImmichNotFoundError:
+            return None
+        return _parse_details(data)
+
+    async def async_get_shared_links(self) -> tuple[SharedLink, ...]:
+        """Return the key owner's shared links."""
+        data = await self._request_json("GET", "/api/shared-links")
+        if not isinstance(data, list):
+            raise ImmichResponseError("shared link list is not a JSON array")
+        return tuple(_parse_shared_link(item) for item in data)
+
+    # --- media ------------------------------------------------------------------
+
+    async def async_download(
+        self, asset_id: str, variant: MediaVariant, *, max_bytes: int
+    ) -> MediaBlob:
+        """Stream one rendition of an asset, refusing more than `max_bytes`."""
+        path, params = _media_path(asset_id, variant)
+        try:
+            async with self._session.get(
+                self._base.with_path(path),
+                params=params,
+                headers=self._headers(),
+                timeout=self._timeout,
+                ssl=self._ssl,
+            ) as response:
+                _raise_for_status(response.status, path)
+                if (response.content_length or 0) > max_bytes:
+                    raise ImmichMediaTooLargeError(
+                        f"{variant} of {asset_id} is {response.content_length} bytes"
+                    )
+                data = await _read_bounded(response, max_bytes, asset_id, variant)
+                content_type = response.headers.get("Content-Type")
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise ImmichConnectionError(f"download of {path} failed: {err}") from err
+        return MediaBlob(asset_id, variant, data, content_type)
+
+    # --- internals --------------------------------------------------------------
+
+    async def _search_album[T: _HasId](
+        self,
+        album_id: str,
+        parse: Callable[[Any], T],
+        *,
+        details: bool,
+        updated_after: str | None = None,
+        wanted: frozenset[str] | None = None,
+    ) -> list[T]:
+        """Page through `POST /api/search/metadata` for one album.
+
+        Each page is parsed as it arrives, so a 100,000-asset album never holds
+        more than one page of raw JSON at a time. With `wanted`, only those assets
+        are kept and paging stops as soon as all of them were seen.
+        """
+        items: list[T] = []
+        seen: set[str] = set()
+        page: int | None = 1
+        while page is not None:
+            body: dict[str, Any] = {
+                "albumIds": [album_id],
+                "page": page,
+                "size": self._page_size,
+                "withExif": details,
+                "withPeople": details,
+            }
+            if updated_after is not None:
+                body["updatedAfter"] = updated_after
+            data = _mapping(
+                await self._request_json("POST", "/api/search/metadata", json_body=body)
+            )
+            assets = _mapping(data.get("assets"))
+            page_items = assets.get("items")
+            if not isinstance(page_items, list):
+                raise ImmichResponseError("search answer has no assets.items list")
+            parsed = [parse(item) for item in page_items]
+            if wanted is None:
+                items.extend(parsed)
+            else:
+                items.extend(item for item in parsed if item.id in wanted)
+                seen.update(item.id for item in parsed)
+                if wanted <= seen:
+                    break
+            page = _next_page(assets.get("nextPage"))
+        return items
+
+    async def async_get_assets(
+        self, asset_ids: Sequence[str]
+    ) -> dict[str, AssetDetails]:
+        """Fetch assets individually, a few at a time; gone ones are left out.
+
+        Immich has no bulk asset lookup outside an album, so callers keep the list
+        short (the fallback of `async_get_asset_details`, a capped few removals).
+        """
+        limit = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+        async def fetch(asset_id: str) -> AssetDetails | None:
+            async with limit:
+                return await self.async_get_asset(asset_id)
+
+        results = await asyncio.gather(*(fetch(asset_id) for asset_id in asset_ids))
+        return {item.id: item for item in results if item is not None}
+
+    def _headers(self) -> dict[str, str]:
+        return {API_KEY_HEADER: self._api_key, "Accept": "application/json"}
+
+    async def _request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        auth: bool = True,
+    ) -> Any:
+        """Send one request and return its decoded JSON body."""
+        headers = self._headers() if auth else {"Accept": "application/json"}
+        try:
+            async with self._session.request(
+                method,
+                self._base.with_path(path),
+                params=params,
+                json=json_body,
+                headers=headers,
+                timeout=self._timeout,
+                ssl=self._ssl,
+            ) as response:
+                _raise_for_status(response.status, path)
+                body = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise ImmichConnectionError(f"{method} {path} failed: {err!r}") from err
+        return _decode_json(body, path)
+
+
+# --- parsing helpers (module level: pure functions, easy to test) -------------------
+
+
+def _raise_for_status(status: int, path: str) -> None:
+    """Map an HTTP status to the exception the caller can act on."""
+    if status < 400:
+        return
+    if status in (401, 403):
+        raise ImmichAuthError(f"{path}: API key refused ({status})")
+    if status == 404:
+        raise ImmichNotFoundError(f"{path}: not found")
+    if status == 400:
+        raise ImmichBadRequestError(f"{path}: bad request")
+    if status >= 500:
+        raise ImmichConnectionError(f"{path}: server error {status}")
+    raise ImmichResponseError(f"{path}: unexpected status {status}")
+
+
+def _decode_json(body: bytes, path: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise ImmichResponseError(f"{path}: body is not JSON") from err
+
+
+async def _read_bounded(
+    response: aiohttp.ClientResponse,
+    max_bytes: int,
+    asset_id: str,
+    variant: MediaVariant,
+) -> bytes:
+    """Read a body chunk by chunk, stopping as soon as it passes the bound."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ImmichMediaTooLargeError(
+                f"{variant} of {asset_id} is over {max_bytes} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _media_path(asset_id: str, variant: MediaVariant) -> tuple[str, dict[str, str]]:
+    if variant is MediaVariant.ORIGINAL:
+        return f"/api/assets/{asset_id}/original", {}
+    if variant is MediaVariant.PLAYBACK:
+        return f"/api/assets/{asset_id}/video/playback", {}
+    return f"/api/assets/{asset_id}/thumbnail", {"size": variant.value}
+
+
+def _next_page(value: Any) -> int | None:
+    """Return the next page number; Immich sends it as a string (or null)."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as err:
+        raise ImmichResponseError(f"nextPage {value!r} is not a number") from err
+
+
+def _minus_margin(timestamp: str) -> str:
+    """Move an ISO timestamp back by the margin; unparsable values pass unchanged."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - UPDATED_AFTER_MARGIN).isoformat()
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ImmichResponseError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ImmichResponseError(f"field {key!r} missing or not a string")
+    return value
+
+
+def _opt_str(data: Mapping[str, Any] | None, key: str) -> str | None:
+    if data is None:
+        return None
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _uuid(data: Mapping[str, Any], key: str) -> str:
+    """Return a UUID field; the watcher packs asset ids into 16 bytes."""
+    value = _str(data, key)
+    try:
+        uuid.UUID(value)
+    except ValueError as err:
+        raise ImmichResponseError(f"field {key!r} is not a UUID") from err
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ImmichResponseError(f"field {key!r} missing or not an integer")
+    return value
+
+
+def _parse_user(value: Any) -> ImmichUser:
+    data = _mapping(value)
+    return ImmichUser(
+        id=_str(data, "id"),
+        name=str(data.get("name") or ""),
+        email=str(data.get("email") or ""),
+    )
+
+
+def _parse_album_users(value: Any) -> tuple[AlbumUser, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        AlbumUser(
+            user=_parse_user(_mapping(item).get("user")),
+            role=str(_mapping(item).get("role") or ""),
+        )
+        for item in value
+    )
+
+
+def _parse_album(value: Any) -> AlbumSummary:
+    data = _mapping(value)
+    users = _parse_album_users(data.get("albumUsers"))
+    owner_data = data.get("owner")
+    # v3 may drop `owner` in favour of roles in `albumUsers`.
+    owner = (
+        _parse_user(owner_data)
+        if isinstance(owner_data, Mapping)
+        else next((m.user for m in users if m.role == "owner"), None)
+    )
+    return AlbumSummary(
+        id=_str(data, "id"),
+        name=_str(data, "albumName"),
+        description=str(data.get("description") or ""),
+        asset_count=_int(data, "assetCount"),
+        updated_at=_str(data, "updatedAt"),
+        last_modified_asset_timestamp=_opt_str(data, "lastModifiedAssetTimestamp"),
+        shared=bool(data.get("shared")),
+        has_shared_link=bool(data.get("hasSharedLink")),
+        owner=owner,
+        users=users,
+    )
+
+
+def _parse_lean(value: Any) -> LeanAsset:
+    data = _mapping(value)
+    return LeanAsset(
+        id=_uuid(data, "id"),
+        updated_at=_str(data, "updatedAt"),
+        ready=bool(data.get("thumbhash")),
+    )
+
+
+def _parse_type(value: Any) -> AssetType:
+    try:
+        return AssetType(value)
+    except ValueError:
+        return AssetType.OTHER
+
+
+def _parse_people(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    names = (_opt_str(item, "name") for item in value if isinstance(item, Mapping))
+    return tuple(name for name in names if name)
+
+
+def _parse_rating(exif: Mapping[str, Any] | None) -> int | None:
+    value = exif.get("rating") if exif else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _parse_details(value: Any) -> AssetDetails:
+    data = _mapping(value)
+    exif_value = data.get("exifInfo")
+    exif = exif_value if isinstance(exif_value, Mapping) else None
+    owner = data.get("owner")
+    return AssetDetails(
+        id=_uuid(data, "id"),
+        type=_parse_type(data.get("type")),
+        file_name=str(data.get("originalFileName") or ""),
+        taken_at=_opt_str(exif, "dateTimeOriginal")
+        or _opt_str(data, "localDateTime")
+        or _opt_str(data, "fileCreatedAt"),
+        owner_id=str(data.get("ownerId") or ""),
+        owner_name=_opt_str(owner if isinstance(owner, Mapping) else None, "name"),
+        description=_opt_str(exif, "description"),
+        people=_parse_people(data.get("people")),
+        city=_opt_str(exif, "city"),
+        country=_opt_str(exif, "country"),
+        favorite=bool(data.get("isFavorite")),
+        rating=_parse_rating(exif),
+        updated_at=_str(data, "updatedAt"),
+        ready=bool(data.get("thumbhash")),
+    )
+
+
+def _parse_shared_link(value: Any) -> SharedLink:
+    data = _mapping(value)
+    album = data.get("album")
+    return SharedLink(
+        id=_str(data, "id"),
+        key=_str(data, "key"),
+        album_id=_opt_str(album if isinstance(album, Mapping) else None, "id"),
+        expires_at=_opt_str(data, "expiresAt"),
+        slug=_opt_str(data, "slug"),
+    )
+
+
+def pick_album_link(
+    links: Iterable[SharedLink], album_id: str, now: datetime
+) -> SharedLink | None:
+    """Return a shared link of the album that has not expired, if any."""
+    for link in links:
+        if link.album_id != album_id:
+            continue
+        if link.expires_at is None:
+            return link
+        try:
+            expires = datetime.fromisoformat(link.expires_at)
+        except ValueError:
+            continue
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        if expires > now:
+            return link
+    return None

@@ -1,0 +1,1 @@
+"""Tests of the webhook sources (Gitea, Planka, generic) and their shared ingress."""
