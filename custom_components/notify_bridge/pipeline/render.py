@@ -127,7 +127,7 @@ def _finalize(value: Any) -> str:
 
 
 class _LoopGuard(Extension):
-    """Inject `{{ '' | _nb_tick }}` at the start of every for-loop body."""
+    """Inject a deadline check at the start of every for-loop body."""
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
         state: str | None = None
@@ -140,12 +140,17 @@ class _LoopGuard(Extension):
             elif token.type == "block_end" and state == "for":
                 state = None
                 line = token.lineno
-                # A filter is called directly by compiled code (no sandbox hop).
-                yield Token(line, "variable_begin", "{{")
+                # `{% if '' | _nb_tick %}{% endif %}`: a filter is called directly by
+                # compiled code (no sandbox hop) and an `if` yields no output.
+                yield Token(line, "block_begin", "{%")
+                yield Token(line, "name", "if")
                 yield Token(line, "string", "")
                 yield Token(line, "pipe", "|")
                 yield Token(line, "name", "_nb_tick")
-                yield Token(line, "variable_end", "}}")
+                yield Token(line, "block_end", "%}")
+                yield Token(line, "block_begin", "{%")
+                yield Token(line, "name", "endif")
+                yield Token(line, "block_end", "%}")
 
 
 def _sized(value: Any) -> int | None:
@@ -358,15 +363,16 @@ class Renderer:
     def _collect(self, chunks: Iterator[str]) -> str:
         # Pulled in small batches so the size check costs C-level calls, not a Python
         # step per chunk, and a runaway template stops within one batch of the limit.
-        parts: list[str] = []
-        size = 0
-        while size <= self._max_output:
-            batch = list(islice(chunks, _COLLECT_BATCH))
-            if not batch:
-                break
-            parts += batch
-            size += sum(map(len, batch))
-        _check_deadline()
+        parts = list(islice(chunks, _COLLECT_BATCH))
+        if len(parts) == _COLLECT_BATCH:
+            size = sum(map(len, parts))
+            while size <= self._max_output:
+                batch = list(islice(chunks, _COLLECT_BATCH))
+                if not batch:
+                    break
+                parts += batch
+                size += sum(map(len, batch))
+            _check_deadline()
         return _cut("".join(parts).strip(), self._max_output)
 
     async def async_render(
