@@ -12,11 +12,13 @@ class EntryKind(StrEnum):
     """What a config entry is; targets deliver, sources produce events."""
 
     HOME_ASSISTANT = "home_assistant"
+    TELEGRAM = "telegram"
     HA_EVENTS = "ha_events"
+    IMMICH = "immich"
+    GITEA = "gitea"
+    PLANKA = "planka"
+    WEBHOOK = "webhook"
 
-
-TARGET_KINDS: Final = frozenset({EntryKind.HOME_ASSISTANT})
-SOURCE_KINDS: Final = frozenset({EntryKind.HA_EVENTS})
 
 SUBENTRY_DESTINATION: Final = "destination"
 SUBENTRY_ROUTE: Final = "route"

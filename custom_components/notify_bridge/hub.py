@@ -11,6 +11,7 @@ from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.entity import Entity
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -58,6 +59,11 @@ class SourceRuntime:
     routes: tuple[Route, ...] = ()
     events: int = 0
     last_event: BridgeEvent | None = None
+    # None: the source has no connection that can fail (no `problem` binary sensor).
+    # A kind that has one sets it and sends SIGNAL_SOURCE_UPDATED when it changes.
+    problem: bool | None = None
+    # Extra entities a kind adds to the source's device, by platform.
+    extra_entities: dict[Platform, list[Entity]] = field(default_factory=dict)
 
 
 type NotifyBridgeConfigEntry = ConfigEntry[TargetRuntime | SourceRuntime]
@@ -105,6 +111,15 @@ class NotifyBridgeHub:
             and entry.platform == DOMAIN
             and entry.domain == Platform.NOTIFY
         )
+
+    @callback
+    def set_routes(
+        self, entry: NotifyBridgeConfigEntry, routes: tuple[Route, ...]
+    ) -> None:
+        """Give a source entry's routes to the router until the entry unloads."""
+        router = self.pipeline.router
+        router.set_routes(entry.entry_id, routes)
+        entry.async_on_unload(lambda: router.remove_source(entry.entry_id))
 
     @callback
     def async_submit_event(

@@ -12,7 +12,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -64,6 +64,7 @@ async def async_setup_entry(
             )
     else:
         async_add_entities([LastEventSensor(entry)])
+        async_add_entities(runtime.extra_entities.get(Platform.SENSOR, []))
 
 
 class DestinationSensor(DestinationEntity, SensorEntity):

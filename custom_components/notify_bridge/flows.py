@@ -1,0 +1,105 @@
+"""Shared pieces of the config and subentry flows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers.selector import TextSelector
+import voluptuous as vol
+
+from .const import CONF_KIND
+
+
+def name_schema(default: str) -> vol.Schema:
+    """Return a form with just a name."""
+    return vol.Schema({vol.Required(CONF_NAME, default=default): TextSelector()})
+
+
+async def single_instance_step(
+    flow: ConfigFlow, kind: str, title: str, user_input: dict[str, Any] | None
+) -> ConfigFlowResult:
+    """Create an entry of a kind that exists at most once, after asking for a name."""
+    await flow.async_set_unique_id(kind)
+    flow._abort_if_unique_id_configured()
+    if user_input is None:
+        return flow.async_show_form(step_id=kind, data_schema=name_schema(title))
+    return flow.async_create_entry(title=user_input[CONF_NAME], data={CONF_KIND: kind})
+
+
+class SubentryFormFlow(ConfigSubentryFlow):
+    """A subentry edited with one form: validated, checked for duplicates, saved."""
+
+    def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
+        raise NotImplementedError
+
+    def _validate(self, user_input: dict[str, Any]) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _unique_id(self, user_input: dict[str, Any]) -> str | None:
+        return None
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Create the subentry."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = self._validate(user_input)
+            unique_id = self._unique_id(user_input)
+            if not errors and self._unique_id_taken(unique_id, None):
+                return self.async_abort(reason="already_configured")
+            if not errors:
+                name = user_input.pop(CONF_NAME)
+                return self.async_create_entry(
+                    title=name, data=user_input, unique_id=unique_id
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                self._schema({}), user_input or {}
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Edit the subentry."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = self._validate(user_input)
+            unique_id = self._unique_id(user_input)
+            if not errors and self._unique_id_taken(unique_id, subentry.subentry_id):
+                return self.async_abort(reason="already_configured")
+            if not errors:
+                name = user_input.pop(CONF_NAME)
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    subentry,
+                    title=name,
+                    data=user_input,
+                    unique_id=unique_id,
+                )
+        current = user_input or {CONF_NAME: subentry.title, **subentry.data}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                self._schema(current), current
+            ),
+            errors=errors,
+        )
+
+    def _unique_id_taken(self, unique_id: str | None, own_id: str | None) -> bool:
+        return unique_id is not None and any(
+            sub.unique_id == unique_id and sub.subentry_id != own_id
+            for sub in self._get_entry().subentries.values()
+        )

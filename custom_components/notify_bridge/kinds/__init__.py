@@ -1,0 +1,52 @@
+"""Entry kinds: each kind brings its config-flow step, subentry flows and setup.
+
+A kind lives in one module of this package, so adding a source or target touches its
+own module and the `KINDS` list below, not the shared glue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from homeassistant.const import Platform
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigFlow, ConfigSubentryFlow
+    from homeassistant.core import HomeAssistant
+
+    from ..const import EntryKind
+    from ..hub import (
+        NotifyBridgeConfigEntry,
+        NotifyBridgeHub,
+        SourceRuntime,
+        TargetRuntime,
+    )
+
+type KindSetup = Callable[
+    ["HomeAssistant", "NotifyBridgeHub", "NotifyBridgeConfigEntry"],
+    Awaitable["TargetRuntime | SourceRuntime"],
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One entry kind: the menu step, its subentries and how it is set up."""
+
+    kind: EntryKind
+    platforms: tuple[Platform, ...]
+    setup: KindSetup
+    # A ConfigFlow mixin providing `async_step_<kind>` (and optionally
+    # `async_step_reconfigure_<kind>`, `async_step_reauth_<kind>`).
+    entry_flow: type[ConfigFlow]
+    subentry_flows: Mapping[str, type[ConfigSubentryFlow]]
+
+
+def all_kinds() -> dict[str, Kind]:
+    """Return every kind, in the order the config flow menu offers them."""
+    # Imported here: each kind module imports this package for `Kind`.
+    from . import ha_events, home_assistant
+
+    kinds = (home_assistant.KIND, ha_events.KIND)
+    return {kind.kind.value: kind for kind in kinds}

@@ -1,0 +1,122 @@
+"""The ha_events source: flows and setup."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import re
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_NAME, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    ObjectSelector,
+    TextSelector,
+    TextSelectorConfig,
+)
+import voluptuous as vol
+
+from ..const import (
+    CONF_DESTINATIONS,
+    CONF_EVENT_DATA,
+    CONF_EVENT_TYPE,
+    CONF_TEMPLATE,
+    CONF_TITLE_TEMPLATE,
+    DOMAIN,
+    SUBENTRY_ROUTE,
+    EntryKind,
+)
+from ..flows import SubentryFormFlow, single_instance_step
+from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..pipeline.render import TemplateError, validate_template
+from ..sources import ha_events
+from . import Kind
+
+TITLE = "Home Assistant events"
+DEFAULT_ROUTE_TEMPLATE = "{{ data.message | default(event.type) }}"
+# Home Assistant's own limit on event type length (MAX_LENGTH_EVENT_EVENT_TYPE).
+_EVENT_TYPE = re.compile(r"^[a-z0-9_.]{1,64}$")
+
+
+class HaEventsEntryFlow(ConfigFlow):
+    """Config flow step of the ha_events source (one per installation)."""
+
+    async def async_step_ha_events(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add the Home Assistant event bus source."""
+        return await single_instance_step(self, EntryKind.HA_EVENTS, TITLE, user_input)
+
+
+class HaEventsRouteFlow(SubentryFormFlow):
+    """Which bus event, which destinations, which template."""
+
+    def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
+        return vol.Schema(
+            {
+                vol.Required(CONF_NAME): TextSelector(),
+                vol.Required(CONF_EVENT_TYPE): TextSelector(),
+                vol.Optional(CONF_EVENT_DATA): ObjectSelector(),
+                vol.Required(CONF_DESTINATIONS): EntitySelector(
+                    EntitySelectorConfig(
+                        integration=DOMAIN, domain=Platform.NOTIFY, multiple=True
+                    )
+                ),
+                vol.Required(
+                    CONF_TEMPLATE, default=DEFAULT_ROUTE_TEMPLATE
+                ): TextSelector(TextSelectorConfig(multiline=True)),
+                vol.Optional(CONF_TITLE_TEMPLATE): TextSelector(),
+            }
+        )
+
+    def _validate(self, user_input: dict[str, Any]) -> dict[str, str]:
+        event_type = str(user_input[CONF_EVENT_TYPE]).strip()
+        user_input[CONF_EVENT_TYPE] = event_type
+        if not _EVENT_TYPE.match(event_type):
+            return {CONF_EVENT_TYPE: "invalid_event_type"}
+        if event_type in ha_events.OWN_EVENTS:
+            return {CONF_EVENT_TYPE: "own_event_type"}
+        event_data = user_input.get(CONF_EVENT_DATA) or {}
+        if not isinstance(event_data, dict):
+            return {CONF_EVENT_DATA: "invalid_event_data"}
+        user_input[CONF_EVENT_DATA] = event_data
+        if not user_input.get(CONF_DESTINATIONS):
+            return {CONF_DESTINATIONS: "no_destinations"}
+        for field in (CONF_TEMPLATE, CONF_TITLE_TEMPLATE):
+            try:
+                validate_template(user_input.get(field) or "")
+            except TemplateError:
+                return {field: "invalid_template"}
+        return {}
+
+
+async def async_setup_ha_events(
+    hass: HomeAssistant, hub: NotifyBridgeHub, entry: NotifyBridgeConfigEntry
+) -> SourceRuntime:
+    """Route the bus events the route subentries ask for."""
+    routes = tuple(
+        ha_events.route_from_subentry(entry.entry_id, subentry)
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_ROUTE
+    )
+    runtime = SourceRuntime(routes=routes)
+    hub.set_routes(entry, routes)
+    for unsubscribe in ha_events.async_listen(
+        hass,
+        routes,
+        lambda event: hub.async_submit_event(entry, runtime, event),
+        entry.entry_id,
+    ):
+        entry.async_on_unload(unsubscribe)
+    return runtime
+
+
+KIND = Kind(
+    kind=EntryKind.HA_EVENTS,
+    platforms=(Platform.SENSOR,),
+    setup=async_setup_ha_events,
+    entry_flow=HaEventsEntryFlow,
+    subentry_flows={SUBENTRY_ROUTE: HaEventsRouteFlow},
+)
