@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 import time
 import uuid
@@ -11,6 +12,7 @@ import uuid
 from .limits import DELIVERY_TIMEOUT, MAX_CONCURRENT_SENDS, MAX_ERRORS_PER_SUMMARY
 from .log import current_dispatch_id, get_logger
 from .models import (
+    DeliveryContext,
     DeliveryError,
     DeliveryResult,
     Destination,
@@ -19,6 +21,7 @@ from .models import (
     Notification,
     truncate_error,
 )
+from .policy import DeliveryPolicy
 
 _LOGGER = get_logger(__name__)
 
@@ -86,11 +89,15 @@ class Dispatcher:
         max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
         delivery_timeout: float = DELIVERY_TIMEOUT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: DeliveryPolicy | None = None,
     ) -> None:
-        """Create the shared send cap."""
+        """Create the shared send cap; `policy` decides quiet hours and retries."""
         self._sends = asyncio.Semaphore(max_concurrent_sends)
         self._timeout = delivery_timeout
         self._clock = clock
+        self.policy = policy
+        if policy is not None:
+            policy.bind(self.send_once)
 
     async def async_dispatch(
         self,
@@ -101,6 +108,7 @@ class Dispatcher:
         request_id: str | None = None,
         failures: Sequence[DeliveryResult] = (),
         errors: Sequence[str] = (),
+        context: DeliveryContext | None = None,
     ) -> DispatchSummary:
         """Deliver each notification; `failures` are results decided before sending."""
         dispatch_id = dispatch_id or new_dispatch_id()
@@ -113,8 +121,9 @@ class Dispatcher:
                 route_id,
                 request_id,
             )
+            context = context or DeliveryContext(route_id=route_id)
             results = await asyncio.gather(
-                *(self._deliver(dest, note) for dest, note in deliveries)
+                *(self._deliver(dest, note, context) for dest, note in deliveries)
             )
             summary = summarize(
                 dispatch_id,
@@ -135,20 +144,36 @@ class Dispatcher:
         finally:
             current_dispatch_id.reset(token)
 
-    async def _deliver(
+    async def send_once(
         self, destination: Destination, notification: Notification
+    ) -> DeliveryResult:
+        """One attempt, under the process-wide send cap and the delivery timeout."""
+        async with self._sends:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    return await destination.async_deliver(notification)
+            except TimeoutError as err:
+                raise DeliveryError(f"timed out after {self._timeout:g} s") from err
+
+    async def _deliver(
+        self,
+        destination: Destination,
+        notification: Notification,
+        context: DeliveryContext,
     ) -> DeliveryResult:
         """Deliver to one destination; every failure becomes a failed result."""
         dest_id, name = destination.destination_id, destination.name
         try:
-            async with self._sends, asyncio.timeout(self._timeout):
-                return await destination.async_deliver(notification)
+            if self.policy is not None:
+                return await self.policy.async_deliver(
+                    destination, notification, context
+                )
+            return await self.send_once(destination, notification)
         except DeliveryError as err:
             _LOGGER.warning("Delivery to %s failed: %s", name, err)
-            return failed_result(dest_id, name, str(err))
-        except TimeoutError:
-            _LOGGER.warning("Delivery to %s timed out", name)
-            return failed_result(dest_id, name, f"timed out after {self._timeout:g} s")
+            return replace(
+                failed_result(dest_id, name, str(err)), attempts=err.attempts
+            )
         except Exception as err:  # one broken target must not sink the rest
             _LOGGER.exception("Unexpected error delivering to %s", name)
             return failed_result(dest_id, name, f"unexpected error: {err!r}")

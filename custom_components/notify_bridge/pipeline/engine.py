@@ -6,11 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 import time
 from typing import Any
 
+from .coalesce import Coalescer
 from .dispatch import Dispatcher, failed_result, new_dispatch_id, summarize
 from .health import DispatchHistory
 from .log import get_logger
 from .models import (
     BridgeEvent,
+    DeliveryContext,
     DeliveryResult,
     Destination,
     DispatchSummary,
@@ -58,6 +60,7 @@ class Pipeline:
         self.history = history or DispatchHistory()
         self._resolve = resolve
         self._listeners: list[SummaryListener] = []
+        self.coalescer = Coalescer(self.async_dispatch_route)
 
     def add_listener(self, listener: SummaryListener) -> Callable[[], None]:
         """Call `listener` with every finished summary; returns the remover."""
@@ -70,7 +73,11 @@ class Pipeline:
         routes = self.router.match(event)
         if routes:
             self.history.counters.events_routed += 1
-        return [await self.async_dispatch_route(route, event) for route in routes]
+        return [
+            await self.async_dispatch_route(route, event)
+            for route in routes
+            if not self.coalescer.offer(route, event)
+        ]
 
     async def async_dispatch_route(
         self, route: Route, event: BridgeEvent
@@ -100,11 +107,14 @@ class Pipeline:
                     request_id=event.request_id,
                 )
             )
+        suffix = (
+            f"\n\n… and {event.media_overflow} more" if event.media_overflow else ""
+        )
         deliveries = [
             (
                 dest,
                 Notification(
-                    message=rendered[dest.output_format][0],
+                    message=rendered[dest.output_format][0] + suffix,
                     title=rendered[dest.output_format][1],
                     media=event.media,
                     output_format=dest.output_format,
@@ -117,6 +127,9 @@ class Pipeline:
             route_id=route.route_id,
             request_id=event.request_id,
             failures=missing,
+            context=DeliveryContext(
+                route_id=route.route_id, route_name=route.name, digest=route.digest
+            ),
         )
         return self._finish(summary)
 
@@ -126,6 +139,7 @@ class Pipeline:
         build: Callable[[Destination], Notification],
         *,
         dispatch_id: str | None = None,
+        respect_quiet_hours: bool = True,
     ) -> DispatchSummary:
         """Deliver caller-built notifications (the `send` action, a test button)."""
         destinations, missing = self._resolve_all(destination_ids)
@@ -133,8 +147,21 @@ class Pipeline:
             [(dest, build(dest)) for dest in destinations],
             dispatch_id=dispatch_id,
             failures=missing,
+            context=DeliveryContext(respect_quiet_hours=respect_quiet_hours),
         )
         return self._finish(summary)
+
+    async def async_flush_waiting(
+        self, destination_ids: Sequence[str] | None = None, *, force: bool = False
+    ) -> int:
+        """Deliver what quiet hours or an outage held back; `force` ignores both
+        (the flush_deferred action). Returns how many notifications went out."""
+        policy = self.dispatcher.policy
+        if policy is None:
+            return 0
+        if destination_ids is None:
+            destination_ids = policy.waiting_destinations()
+        return await policy.async_flush(self._resolve, destination_ids, force=force)
 
     async def async_preview(
         self,

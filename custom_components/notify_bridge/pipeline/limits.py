@@ -26,3 +26,24 @@ DELIVERY_TIMEOUT = 60.0
 
 # Dispatch summaries kept for diagnostics.
 DISPATCH_HISTORY = 50
+
+# Delivery policy
+# Notifications a destination keeps while quiet hours or an outage hold them back;
+# beyond it the oldest are folded into a count shown in the digest.
+MAX_PENDING_PER_DESTINATION = 500
+# Transient failures are retried in line this many times in all...
+RETRY_ATTEMPTS = 3
+# ...with exponential backoff from this delay (seconds), jittered by ±20 %...
+RETRY_BASE_DELAY = 1.0
+RETRY_MAX_DELAY = 30.0
+# ...within this wall-clock budget; then the notification waits in the outbox.
+RETRY_BUDGET = 60.0
+# The outbox is retried after this long, doubling per failure up to the maximum.
+OUTBOX_RETRY_DELAY = 30.0
+OUTBOX_MAX_RETRY_DELAY = 600.0
+# A digest shows the newest messages of a route, up to this many.
+DIGEST_MESSAGES = 5
+# Coalesced events carry at most this many media items ("and N more" for the rest).
+MAX_COALESCED_MEDIA = 10
+# A backlog above this raises a repair issue.
+BACKLOG_REPAIR_THRESHOLD = 100

@@ -80,6 +80,10 @@ class BridgeEvent:
     # Correlation id from the inbound request (X-Request-Id, X-Gitea-Delivery), if any.
     request_id: str | None = None
     media: tuple[MediaItem, ...] = ()
+    # What the event is about (album, repository, board): coalescing groups by it.
+    item_key: str | None = None
+    # Media left out when coalesced events carried more than a message may hold.
+    media_overflow: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,20 @@ class Route:
     destinations: tuple[str, ...]
     template: str
     title_template: str | None = None
+    # Events for the same item within this many seconds become one notification.
+    coalesce_seconds: float = 0
+    # What quiet hours held back goes out as one digest (True) or one by one.
+    digest: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryContext:
+    """Why a notification is being delivered: the policy layer decides with it."""
+
+    route_id: str | None = None
+    route_name: str | None = None
+    digest: bool = True
+    respect_quiet_hours: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +143,8 @@ class DeliveryResult:
     media_failed: int = 0
     attempts: int = 1
     errors: tuple[str, ...] = ()
+    # Held back by quiet hours (delivered later, as a digest or one by one).
+    deferred: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON-friendly form used in summaries and diagnostics."""
@@ -132,6 +152,7 @@ class DeliveryResult:
             "destination_id": self.destination_id,
             "destination": self.destination_name,
             "success": self.success,
+            "deferred": self.deferred,
             "messages_sent": self.messages_sent,
             "media_delivered": self.media_delivered,
             "media_skipped": self.media_skipped,
@@ -184,10 +205,19 @@ class DispatchSummary:
 class DeliveryError(Exception):
     """A destination could not deliver; `permanent` says whether a retry can help."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        """Keep the message and whether the failure is permanent."""
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        """Keep the message, whether it is permanent and when to try again."""
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
+        self.attempts = attempts
 
 
 class Destination(Protocol):

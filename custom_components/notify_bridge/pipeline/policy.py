@@ -1,0 +1,572 @@
+"""Delivery policy between router and destinations: nothing lost, nothing twice.
+
+- Quiet hours per destination: `defer` holds notifications until the window ends (then
+  one digest per route, or one by one); `silent` delivers at once without sound.
+- Transient failures are retried with exponential backoff and jitter; what still fails
+  waits, in order, in a persistent outbox. Permanent failures are not retried.
+- Per destination, notifications leave in the order they arrived: while anything waits,
+  new ones queue behind it.
+- Every change to what waits is saved (through the `save` callback) before the call
+  that caused it returns, so an acknowledged event survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+import random
+from typing import Any
+import uuid
+
+from .limits import (
+    DIGEST_MESSAGES,
+    MAX_PENDING_PER_DESTINATION,
+    OUTBOX_MAX_RETRY_DELAY,
+    OUTBOX_RETRY_DELAY,
+    RETRY_ATTEMPTS,
+    RETRY_BASE_DELAY,
+    RETRY_BUDGET,
+    RETRY_MAX_DELAY,
+)
+from .log import get_logger
+from .models import (
+    DeliveryContext,
+    DeliveryError,
+    DeliveryResult,
+    Destination,
+    MediaItem,
+    MediaType,
+    Notification,
+    OutputFormat,
+)
+
+_LOGGER = get_logger(__name__)
+
+STORE_VERSION = 1
+
+
+class QuietMode(StrEnum):
+    """What quiet hours do to a notification."""
+
+    DEFER = "defer"
+    SILENT = "silent"
+
+
+class PendingReason(StrEnum):
+    """Why a notification waits."""
+
+    DEFERRED = "deferred"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window, in local time, that may wrap midnight."""
+
+    start: time
+    end: time
+    mode: QuietMode = QuietMode.DEFER
+    # Days (0 = Monday) on which a window may start; empty means every day.
+    weekdays: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        """Refuse an empty window: it would silently do nothing."""
+        if self.start == self.end:
+            raise ValueError("quiet hours start and end are the same")
+
+    def window_start(self, now: datetime) -> datetime | None:
+        """Return when the window containing `now` began, or None outside one."""
+        clock = now.time().replace(tzinfo=None)
+        if self.start < self.end:
+            inside, day = self.start <= clock < self.end, now.date()
+        elif clock >= self.start:
+            inside, day = True, now.date()
+        else:
+            inside, day = clock < self.end, now.date() - timedelta(days=1)
+        if not inside or (self.weekdays and day.weekday() not in self.weekdays):
+            return None
+        return datetime.combine(day, self.start, tzinfo=now.tzinfo)
+
+    def active(self, now: datetime) -> bool:
+        """Return whether `now` is inside a quiet window."""
+        return self.window_start(now) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, bounded in attempts and time."""
+
+    attempts: int = RETRY_ATTEMPTS
+    base_delay: float = RETRY_BASE_DELAY
+    max_delay: float = RETRY_MAX_DELAY
+    budget: float = RETRY_BUDGET
+    outbox_delay: float = OUTBOX_RETRY_DELAY
+    outbox_max_delay: float = OUTBOX_MAX_RETRY_DELAY
+
+    def delay(self, attempt: int, retry_after: float | None, jitter: float) -> float:
+        """Return the wait before attempt `attempt + 1`; `jitter` is in [0, 1)."""
+        if retry_after is not None:
+            return retry_after
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return backoff * (0.8 + 0.4 * jitter)
+
+    def outbox_wait(self, failures: int) -> float:
+        """Return how long the outbox waits after `failures` failed rounds."""
+        return min(self.outbox_max_delay, self.outbox_delay * 2 ** max(0, failures - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingItem:
+    """A notification waiting for its destination."""
+
+    item_id: str
+    reason: PendingReason
+    created_at: datetime
+    message: str
+    title: str | None
+    output_format: OutputFormat
+    route_id: str | None
+    route_name: str | None
+    digest: bool
+    disable_notification: bool | None = None
+    message_thread_id: int | None = None
+    # Only media that can be fetched again is kept (bytes are not persisted).
+    media: tuple[MediaItem, ...] = ()
+
+    def notification(self) -> Notification:
+        """Return the notification to deliver."""
+        return Notification(
+            message=self.message,
+            title=self.title,
+            media=self.media,
+            output_format=self.output_format,
+            disable_notification=self.disable_notification,
+            message_thread_id=self.message_thread_id,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the stored form."""
+        return {
+            "id": self.item_id,
+            "reason": self.reason.value,
+            "created_at": self.created_at.isoformat(),
+            "message": self.message,
+            "title": self.title,
+            "format": self.output_format.value,
+            "route_id": self.route_id,
+            "route_name": self.route_name,
+            "digest": self.digest,
+            "disable_notification": self.disable_notification,
+            "message_thread_id": self.message_thread_id,
+            "media": [
+                {"type": item.type.value, "url": item.url, "identity": item.identity}
+                for item in self.media
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PendingItem:
+        """Rebuild an item from its stored form."""
+        return cls(
+            item_id=data["id"],
+            reason=PendingReason(data["reason"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            message=data["message"],
+            title=data.get("title"),
+            output_format=OutputFormat(data.get("format", OutputFormat.PLAIN)),
+            route_id=data.get("route_id"),
+            route_name=data.get("route_name"),
+            digest=bool(data.get("digest", True)),
+            disable_notification=data.get("disable_notification"),
+            message_thread_id=data.get("message_thread_id"),
+            media=tuple(
+                MediaItem(
+                    type=MediaType(item["type"]),
+                    url=item.get("url"),
+                    identity=item.get("identity"),
+                )
+                for item in data.get("media", ())
+            ),
+        )
+
+
+def new_pending(
+    reason: PendingReason,
+    notification: Notification,
+    context: DeliveryContext,
+    now: datetime,
+) -> PendingItem:
+    """Return a pending item for a notification."""
+    return PendingItem(
+        item_id=uuid.uuid4().hex,
+        reason=reason,
+        created_at=now,
+        message=notification.message,
+        title=notification.title,
+        output_format=notification.output_format,
+        route_id=context.route_id,
+        route_name=context.route_name,
+        digest=context.digest,
+        disable_notification=notification.disable_notification,
+        message_thread_id=notification.message_thread_id,
+        media=tuple(item for item in notification.media if item.url),
+    )
+
+
+@dataclass(slots=True)
+class DestinationQueue:
+    """What one destination has waiting, oldest first."""
+
+    items: deque[PendingItem] = field(default_factory=deque)
+    # Per route name: notifications folded away when the queue was full.
+    folded: dict[str, int] = field(default_factory=dict)
+    failures: int = 0
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One delivery made from pending items: a digest or a single notification."""
+
+    items: tuple[PendingItem, ...]
+    notification: Notification
+
+
+def _digest_text(route_name: str, items: list[PendingItem], folded: int) -> str:
+    total = len(items) + folded
+    lines = [f"While you were away: {total} notifications from {route_name}."]
+    shown = items[-DIGEST_MESSAGES:]
+    lines.extend(item.message for item in shown)
+    earlier = total - len(shown)
+    if earlier:
+        lines.append(f"… and {earlier} earlier.")
+    return "\n\n".join(lines)
+
+
+def build_units(queue: DestinationQueue) -> list[_Unit]:
+    """Turn what waits into deliveries, in order: a route's deferred items that ask
+    for a digest become one digest where the first of them stood."""
+    units: list[_Unit] = []
+    groups: dict[str | None, list[PendingItem]] = {}
+    order: list[PendingItem | str | None] = []
+    for item in queue.items:
+        if item.reason is PendingReason.DEFERRED and item.digest:
+            if item.route_id not in groups:
+                groups[item.route_id] = []
+                order.append(item.route_id)
+            groups[item.route_id].append(item)
+        else:
+            order.append(item)
+    for entry in order:
+        if isinstance(entry, PendingItem):
+            units.append(_Unit((entry,), entry.notification()))
+            continue
+        items = groups[entry]
+        first = items[0]
+        name = first.route_name or "Notify Bridge"
+        if len(items) == 1 and not queue.folded.get(name):
+            units.append(_Unit((first,), first.notification()))
+            continue
+        media = tuple(m for item in items for m in item.media)
+        units.append(
+            _Unit(
+                tuple(items),
+                Notification(
+                    message=_digest_text(name, items, queue.folded.get(name, 0)),
+                    title=name,
+                    media=media[:10],
+                    output_format=first.output_format,
+                    message_thread_id=first.message_thread_id,
+                ),
+            )
+        )
+    return units
+
+
+class DeliveryPolicy:
+    """Applies quiet hours, retries and the ordered outbox for every destination."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        save: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        retry: RetryPolicy | None = None,
+        max_pending: int = MAX_PENDING_PER_DESTINATION,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        """`clock` returns the local time (aware); `save` persists `as_dict()`."""
+        self._clock = clock
+        self._save = save
+        self._retry = retry or RetryPolicy()
+        self._max_pending = max_pending
+        self._sleep = sleep
+        self._jitter = jitter
+        self._quiet: dict[str, QuietHours] = {}
+        self._queues: dict[str, DestinationQueue] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._save_lock = asyncio.Lock()
+        self._changes = 0
+        self._saved = 0
+        self.on_backlog_changed: Callable[[str], None] | None = None
+        self._send: (
+            Callable[[Destination, Notification], Awaitable[DeliveryResult]] | None
+        ) = None
+
+    def bind(
+        self, send: Callable[[Destination, Notification], Awaitable[DeliveryResult]]
+    ) -> None:
+        """Use the dispatcher's single attempt (send cap and timeout included)."""
+        self._send = send
+
+    # Configuration and state
+
+    def set_quiet_hours(self, destination_id: str, quiet: QuietHours | None) -> None:
+        """Set (or clear) a destination's quiet hours."""
+        if quiet is None:
+            self._quiet.pop(destination_id, None)
+        else:
+            self._quiet[destination_id] = quiet
+
+    def backlog(self, destination_id: str) -> int:
+        """Return how many notifications wait for a destination (folded included)."""
+        queue = self._queues.get(destination_id)
+        if queue is None:
+            return 0
+        return len(queue.items) + sum(queue.folded.values())
+
+    def waiting_destinations(self) -> list[str]:
+        """Return the destinations that have something waiting."""
+        return [dest for dest, queue in self._queues.items() if queue.items]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return everything that waits, in its stored form."""
+        return {
+            dest: {
+                "items": [item.as_dict() for item in queue.items],
+                "folded": dict(queue.folded),
+                "failures": queue.failures,
+            }
+            for dest, queue in self._queues.items()
+            if queue.items or queue.folded
+        }
+
+    def restore(self, data: dict[str, Any] | None) -> None:
+        """Load what waited before a restart; items already known are kept once."""
+        for dest, stored in (data or {}).items():
+            queue = self._queue(dest)
+            known = {item.item_id for item in queue.items}
+            for raw in stored.get("items", ()):
+                item = PendingItem.from_dict(raw)
+                if item.item_id not in known:
+                    queue.items.append(item)
+            for name, count in stored.get("folded", {}).items():
+                queue.folded[name] = max(queue.folded.get(name, 0), int(count))
+            queue.failures = int(stored.get("failures", 0))
+
+    # Delivery
+
+    async def async_deliver(
+        self,
+        destination: Destination,
+        notification: Notification,
+        context: DeliveryContext,
+    ) -> DeliveryResult:
+        """Deliver now, silence, defer or queue, as the policy says."""
+        dest_id = destination.destination_id
+        async with self._lock(dest_id):
+            now = self._clock()
+            quiet = self._quiet.get(dest_id)
+            if context.respect_quiet_hours and quiet is not None and quiet.active(now):
+                if quiet.mode is QuietMode.DEFER:
+                    await self._enqueue(
+                        dest_id,
+                        new_pending(PendingReason.DEFERRED, notification, context, now),
+                    )
+                    return DeliveryResult(
+                        destination_id=dest_id,
+                        destination_name=destination.name,
+                        success=True,
+                        attempts=0,
+                        deferred=True,
+                    )
+                notification = replace(notification, disable_notification=True)
+            if self._queue(dest_id).items:
+                # Something older waits: keep the order, deliver it after.
+                await self._enqueue(
+                    dest_id,
+                    new_pending(PendingReason.RETRY, notification, context, now),
+                )
+                return self._queued_result(
+                    destination, "queued behind earlier notifications"
+                )
+            try:
+                return await self._send_with_retries(destination, notification)
+            except DeliveryError as err:
+                if err.permanent:
+                    raise
+                await self._enqueue(
+                    dest_id,
+                    new_pending(PendingReason.RETRY, notification, context, now),
+                )
+                self._queue(dest_id).retry_at = now + timedelta(
+                    seconds=self._retry.outbox_wait(1)
+                )
+                return self._queued_result(
+                    destination, f"{err} (queued for retry)", attempts=err.attempts
+                )
+
+    def _queued_result(
+        self, destination: Destination, error: str, attempts: int = 0
+    ) -> DeliveryResult:
+        return DeliveryResult(
+            destination_id=destination.destination_id,
+            destination_name=destination.name,
+            success=False,
+            attempts=attempts,
+            errors=(error,),
+        )
+
+    async def _send_with_retries(
+        self, destination: Destination, notification: Notification
+    ) -> DeliveryResult:
+        """Deliver, retrying transient failures with backoff within the budget."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if self._send is None:
+                    result = await destination.async_deliver(notification)
+                else:
+                    result = await self._send(destination, notification)
+            except DeliveryError as err:
+                delay = self._retry.delay(attempt, err.retry_after, self._jitter())
+                spent = loop.time() - started
+                if (
+                    err.permanent
+                    or attempt >= self._retry.attempts
+                    or spent + delay > self._retry.budget
+                ):
+                    err.attempts = attempt
+                    raise
+                _LOGGER.info(
+                    "Delivery to %s failed (%s); retry %d in %.1f s",
+                    destination.name,
+                    err,
+                    attempt,
+                    delay,
+                )
+                await self._sleep(delay)
+            else:
+                return replace(result, attempts=result.attempts + attempt - 1)
+
+    # Draining what waits
+
+    async def async_flush(
+        self,
+        resolve: Callable[[str], Destination | None],
+        destination_ids: Iterable[str] | None = None,
+        *,
+        force: bool = False,
+    ) -> int:
+        """Deliver what waits (a digest per route where asked); returns how many
+        notifications went out. Without `force`, quiet hours and retry timers hold."""
+        delivered = 0
+        targets = (
+            list(destination_ids) if destination_ids is not None else list(self._queues)
+        )
+        for dest_id in targets:
+            destination = resolve(dest_id)
+            if destination is not None:
+                delivered += await self._drain(destination, force=force)
+        return delivered
+
+    async def _drain(self, destination: Destination, *, force: bool) -> int:
+        dest_id = destination.destination_id
+        async with self._lock(dest_id):
+            queue = self._queue(dest_id)
+            now = self._clock()
+            if not queue.items or (
+                not force and not self._may_drain(dest_id, queue, now)
+            ):
+                return 0
+            sent = 0
+            for unit in build_units(queue):
+                try:
+                    await self._send_with_retries(destination, unit.notification)
+                except DeliveryError as err:
+                    if not err.permanent:
+                        queue.failures += 1
+                        queue.retry_at = now + timedelta(
+                            seconds=self._retry.outbox_wait(queue.failures)
+                        )
+                        _LOGGER.warning(
+                            "Outbox of %s still failing (%s); %d waiting",
+                            destination.name,
+                            err,
+                            len(queue.items),
+                        )
+                        break
+                    _LOGGER.error(
+                        "Dropping %d notification(s) for %s: %s",
+                        len(unit.items),
+                        destination.name,
+                        err,
+                    )
+                else:
+                    sent += len(unit.items)
+                self._remove(queue, unit)
+                await self._persist(dest_id)
+            else:
+                queue.failures = 0
+                queue.retry_at = None
+            return sent
+
+    def _may_drain(self, dest_id: str, queue: DestinationQueue, now: datetime) -> bool:
+        quiet = self._quiet.get(dest_id)
+        if quiet is not None and quiet.mode is QuietMode.DEFER and quiet.active(now):
+            return False
+        return queue.retry_at is None or now >= queue.retry_at
+
+    def _remove(self, queue: DestinationQueue, unit: _Unit) -> None:
+        done = {item.item_id for item in unit.items}
+        queue.items = deque(item for item in queue.items if item.item_id not in done)
+        for name in {item.route_name or "Notify Bridge" for item in unit.items}:
+            queue.folded.pop(name, None)
+
+    async def _enqueue(self, dest_id: str, item: PendingItem) -> None:
+        queue = self._queue(dest_id)
+        queue.items.append(item)
+        while len(queue.items) > self._max_pending:
+            oldest = queue.items.popleft()
+            name = oldest.route_name or "Notify Bridge"
+            queue.folded[name] = queue.folded.get(name, 0) + 1
+        await self._persist(dest_id)
+
+    async def _persist(self, dest_id: str) -> None:
+        """Save after a change; concurrent changes share one save."""
+        self._changes += 1
+        wanted = self._changes
+        if self.on_backlog_changed is not None:
+            self.on_backlog_changed(dest_id)
+        if self._save is None:
+            return
+        async with self._save_lock:
+            if self._saved >= wanted:
+                return
+            target = self._changes
+            await self._save(self.as_dict())
+            self._saved = target
+
+    def _queue(self, dest_id: str) -> DestinationQueue:
+        return self._queues.setdefault(dest_id, DestinationQueue())
+
+    def _lock(self, dest_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(dest_id, asyncio.Lock())
