@@ -1,0 +1,28 @@
+"""Telegram target: a bot (pacing, file_id cache) and its chat/topic destinations."""
+
+from __future__ import annotations
+
+from .file_cache import CachedFile, FileIdCache
+from .limits import (
+    OFFICIAL_LIMITS,
+    SELF_HOSTED_LIMITS,
+    TELEGRAM_RATE_LIMITS,
+    RateLimits,
+    TelegramLimits,
+    limits_for,
+)
+from .sender import RetryPolicy, TelegramBot, TelegramDestination
+
+__all__ = [
+    "OFFICIAL_LIMITS",
+    "SELF_HOSTED_LIMITS",
+    "TELEGRAM_RATE_LIMITS",
+    "CachedFile",
+    "FileIdCache",
+    "RateLimits",
+    "RetryPolicy",
+    "TelegramBot",
+    "TelegramDestination",
+    "TelegramLimits",
+    "limits_for",
+]

@@ -1,0 +1,229 @@
+"""What to send for each media item, and how text and albums are cut to fit.
+
+Everything here decides before anything is sent: which method an item goes with
+(photo, video, document, or skipped with a reason), how long text is split, and how
+items are grouped into albums that Telegram accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+import hashlib
+import html
+import io
+import re
+from urllib.parse import urlsplit
+
+from PIL import Image, UnidentifiedImageError
+
+from ...pipeline.models import MediaItem, MediaType
+from .limits import TelegramLimits
+
+DEFAULT_FILENAMES = {
+    MediaType.PHOTO: "photo.jpg",
+    MediaType.VIDEO: "video.mp4",
+    MediaType.DOCUMENT: "document.bin",
+}
+# Inside these a cut would break the HTML Telegram parses.
+_TAG_OR_ENTITY = re.compile(r"<[^<>]*>|&[#a-zA-Z0-9]+;")
+_TAG = re.compile(r"<[^<>]*>")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedMedia:
+    """A media item ready to send: either a cached file_id or bytes to upload."""
+
+    index: int
+    item: MediaItem
+    kind: MediaType
+    cache_key: str | None
+    filename: str
+    file_id: str | None = None
+    data: bytes | None = None
+    # Why the item goes differently than asked (e.g. a photo sent as a document).
+    note: str | None = None
+
+    @property
+    def upload_bytes(self) -> int:
+        """Return the bytes this item would upload (0 for a cached file_id)."""
+        if self.file_id is not None or self.data is None:
+            return 0
+        return len(self.data)
+
+    def without_file_id(self) -> PreparedMedia:
+        """Return the same item set to upload its bytes."""
+        return replace(self, file_id=None)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedMedia:
+    """A media item Telegram cannot take; the reason is always reported."""
+
+    index: int
+    item: MediaItem
+    reason: str
+
+
+def format_size(size: int) -> str:
+    """Return a size for messages (MB, KB or bytes)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size} B"
+
+
+def content_key(item: MediaItem, data: bytes | None) -> str | None:
+    """Return the cache key: the source's identity, else URL + content hash."""
+    if item.identity:
+        return f"id:{item.identity}"
+    if data is None:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    if item.url:
+        return f"url:{item.url}#sha256:{digest}"
+    return f"sha256:{digest}"
+
+
+def filename_for(item: MediaItem, kind: MediaType) -> str:
+    """Return the upload file name: the item's, the URL's last segment, or a default."""
+    if item.filename:
+        return item.filename
+    if item.url:
+        name = urlsplit(item.url).path.rsplit("/", 1)[-1]
+        if name:
+            return name
+    return DEFAULT_FILENAMES[kind]
+
+
+def photo_problem(data: bytes, limits: TelegramLimits) -> str | None:
+    """Return why `sendPhoto` would refuse these bytes, or None."""
+    if len(data) > limits.photo_bytes:
+        return f"{format_size(len(data))} over the photo limit"
+    try:
+        # Only the header is read; the pixels are never decoded.
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return "not an image Telegram can show as a photo"
+    if width + height > limits.photo_dimensions_sum:
+        return f"{width}x{height} exceeds width + height {limits.photo_dimensions_sum}"
+    ratio = max(width, height) / max(1, min(width, height))
+    if ratio > limits.photo_side_ratio:
+        return f"side ratio {ratio:.0f} exceeds {limits.photo_side_ratio:g}"
+    return None
+
+
+def classify(
+    index: int,
+    item: MediaItem,
+    data: bytes,
+    limits: TelegramLimits,
+    *,
+    large_videos_as_documents: bool,
+) -> PreparedMedia | SkippedMedia:
+    """Decide how an item with known bytes is sent, from the limits table."""
+    size = len(data)
+    kind, note = item.type, None
+    if kind is MediaType.PHOTO and (problem := photo_problem(data, limits)):
+        kind, note = MediaType.DOCUMENT, f"photo sent as document: {problem}"
+    elif kind is MediaType.VIDEO and size > limits.video_bytes:
+        over = f"video of {format_size(size)} over the {format_size(limits.video_bytes)} video limit"
+        if not large_videos_as_documents:
+            return SkippedMedia(index, item, over)
+        kind, note = MediaType.DOCUMENT, f"{over}, sent as document"
+    if kind is MediaType.DOCUMENT and size > limits.document_bytes:
+        return SkippedMedia(
+            index,
+            item,
+            f"{format_size(size)} over the {format_size(limits.document_bytes)} document limit",
+        )
+    return PreparedMedia(
+        index=index,
+        item=item,
+        kind=kind,
+        cache_key=content_key(item, data),
+        filename=filename_for(item, kind),
+        data=data,
+        note=note,
+    )
+
+
+def plan_groups(
+    items: Sequence[PreparedMedia], limits: TelegramLimits
+) -> list[list[PreparedMedia]]:
+    """Split items into albums Telegram accepts; a one-item group is sent alone.
+
+    Photos and videos may share an album, documents only go with documents, an album
+    holds at most `media_group_max` items and uploads at most `media_group_bytes`.
+    """
+    groups: list[list[PreparedMedia]] = []
+    for family in _families(items):
+        current: list[PreparedMedia] = []
+        current_bytes = 0
+        for prepared in family:
+            size = prepared.upload_bytes
+            full = len(current) >= limits.media_group_max
+            if current and (full or current_bytes + size > limits.media_group_bytes):
+                groups.append(current)
+                current, current_bytes = [], 0
+            current.append(prepared)
+            current_bytes += size
+        if current:
+            groups.append(current)
+    return groups
+
+
+def _families(items: Iterable[PreparedMedia]) -> list[list[PreparedMedia]]:
+    visual = [p for p in items if p.kind is not MediaType.DOCUMENT]
+    documents = [p for p in items if p.kind is MediaType.DOCUMENT]
+    return [family for family in (visual, documents) if family]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split text into chunks of at most `limit` characters.
+
+    Cuts prefer paragraph breaks, then line breaks, then spaces, and never fall inside
+    an HTML tag or entity.
+    """
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        chunk, rest = rest[:cut].rstrip(), rest[cut:].lstrip("\n")
+        if chunk:
+            chunks.append(chunk)
+    if rest.strip() or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+def _cut_point(text: str, limit: int) -> int:
+    window = text[:limit]
+    for separator in ("\n\n", "\n", " "):
+        position = window.rfind(separator)
+        if position > limit // 4:
+            return _outside_markup(text, position + len(separator))
+    return _outside_markup(text, limit)
+
+
+def _outside_markup(text: str, cut: int) -> int:
+    """Move a cut back to the start of a tag or entity it would split."""
+    for match in _TAG_OR_ENTITY.finditer(text, max(0, cut - 512), cut + 512):
+        if match.start() < cut < match.end():
+            return match.start() or cut
+    return cut
+
+
+def split_caption(text: str, limit: int) -> tuple[str, str]:
+    """Return (caption, continuation) so the caption fits Telegram's limit."""
+    if len(text) <= limit:
+        return text, ""
+    first = split_text(text, limit)[0]
+    return first, text[len(first) :].strip()
+
+
+def html_to_plain(text: str) -> str:
+    """Return readable plain text for HTML Telegram refused to parse."""
+    return html.unescape(_TAG.sub("", text))
