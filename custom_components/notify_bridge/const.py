@@ -80,3 +80,14 @@ SIGNAL_SOURCE_UPDATED: Final = f"{DOMAIN}_source_updated_{{}}"
 
 DEFAULT_ROUTE_TEMPLATE: Final = "{{ event.type }}: {{ data }}"
 TEST_MESSAGE: Final = "Test notification from Notify Bridge."
+
+# Delivery policy options. Destinations (every target kind): quiet hours.
+CONF_QUIET_START: Final = "quiet_start"
+CONF_QUIET_END: Final = "quiet_end"
+CONF_QUIET_MODE: Final = "quiet_mode"
+CONF_QUIET_WEEKDAYS: Final = "quiet_weekdays"
+# Routes (every source kind): coalescing window and how held notifications go out.
+CONF_COALESCE_SECONDS: Final = "coalesce_seconds"
+CONF_DIGEST: Final = "digest"
+SERVICE_FLUSH_DEFERRED: Final = "flush_deferred"
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
