@@ -12,10 +12,80 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_NAME
-from homeassistant.helpers.selector import TextSelector
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TimeSelector,
+)
 import voluptuous as vol
 
-from .const import CONF_KIND
+from .const import (
+    CONF_COALESCE_SECONDS,
+    CONF_DIGEST,
+    CONF_KIND,
+    CONF_QUIET_END,
+    CONF_QUIET_MODE,
+    CONF_QUIET_START,
+    CONF_QUIET_WEEKDAYS,
+    WEEKDAYS,
+)
+from .pipeline.policy import QuietMode
+
+
+def quiet_hours_fields() -> dict[vol.Marker, Any]:
+    """Form fields every destination flow offers: optional quiet hours."""
+    return {
+        vol.Optional(CONF_QUIET_START): TimeSelector(),
+        vol.Optional(CONF_QUIET_END): TimeSelector(),
+        vol.Optional(CONF_QUIET_MODE, default=QuietMode.DEFER.value): SelectSelector(
+            SelectSelectorConfig(
+                options=[mode.value for mode in QuietMode],
+                translation_key=CONF_QUIET_MODE,
+            )
+        ),
+        vol.Optional(CONF_QUIET_WEEKDAYS): SelectSelector(
+            SelectSelectorConfig(
+                options=list(WEEKDAYS),
+                multiple=True,
+                translation_key=CONF_QUIET_WEEKDAYS,
+            )
+        ),
+    }
+
+
+def validate_quiet_hours(user_input: dict[str, Any]) -> dict[str, str]:
+    """Return form errors for quiet hours: both ends or neither, and not equal."""
+    start, end = user_input.get(CONF_QUIET_START), user_input.get(CONF_QUIET_END)
+    if not start and not end:
+        for key in (CONF_QUIET_START, CONF_QUIET_END, CONF_QUIET_WEEKDAYS):
+            user_input.pop(key, None)
+        return {}
+    if not start or not end:
+        return {CONF_QUIET_END if start else CONF_QUIET_START: "quiet_hours_incomplete"}
+    if start == end:
+        return {CONF_QUIET_END: "quiet_hours_empty"}
+    return {}
+
+
+def route_policy_fields(default_coalesce: int = 0) -> dict[vol.Marker, Any]:
+    """Form fields every route flow offers: coalescing and digests."""
+    return {
+        vol.Optional(CONF_COALESCE_SECONDS, default=default_coalesce): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=3600,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="s",
+            )
+        ),
+        vol.Optional(CONF_DIGEST, default=True): BooleanSelector(),
+    }
 
 
 def name_schema(default: str) -> vol.Schema:
