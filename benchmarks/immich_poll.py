@@ -27,7 +27,9 @@ from typing import Any
 import uuid
 
 # Run from anywhere: the fake server lives in tests/fakes.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Import from the repository, never from this folder (telegram.py here would shadow
+# the python-telegram-bot package).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import aiohttp
 

@@ -23,7 +23,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Import from the repository, never from this folder (telegram.py here would shadow
+# the python-telegram-bot package).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from custom_components.notify_bridge.pipeline.engine import Pipeline
 from custom_components.notify_bridge.pipeline.models import (

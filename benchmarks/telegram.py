@@ -31,19 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
-from custom_components.notify_bridge.pipeline.models import (  # noqa: E402
+from custom_components.notify_bridge.pipeline.models import (
     MediaItem,
     MediaType,
     Notification,
     OutputFormat,
 )
-from custom_components.notify_bridge.targets.telegram import (  # noqa: E402
+from custom_components.notify_bridge.targets.telegram import (
     TELEGRAM_RATE_LIMITS,
     RateLimits,
     TelegramBot,
     TelegramDestination,
 )
-from tests.fakes.telegram_server import (  # noqa: E402
+from tests.fakes.telegram_server import (
     FakeRateLimits,
     FakeTelegramServer,
 )

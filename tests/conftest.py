@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryDataWithId
@@ -13,7 +14,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 # Imported at module level, before Home Assistant mounts its test config dir, or HA
 # reports "Integration not found".
 import custom_components.notify_bridge  # noqa: F401
+from custom_components.notify_bridge import hub as hub_module
 from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, RetryPolicy
 
 TARGET_ENTRY_ID = "target_entry"
 SOURCE_ENTRY_ID = "source_entry"
@@ -26,6 +29,19 @@ DEMO_EVENT = "notify_bridge_demo"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/ in every test."""
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the policy's retry backoff, but in milliseconds instead of seconds."""
+    monkeypatch.setattr(
+        hub_module,
+        "DeliveryPolicy",
+        partial(
+            DeliveryPolicy,
+            retry=RetryPolicy(base_delay=0.001, max_delay=0.004, budget=1.0),
+        ),
+    )
 
 
 def destination(

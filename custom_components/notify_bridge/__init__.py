@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN
-from .hub import DATA_HUB, NotifyBridgeConfigEntry, NotifyBridgeHub
+from .hub import DATA_HUB, NotifyBridgeConfigEntry, NotifyBridgeHub, TargetRuntime
 from .kinds import all_kinds
 from .services import async_setup_services
 
@@ -19,7 +19,14 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Create the hub and register the actions, once for all entries."""
-    hass.data[DATA_HUB] = NotifyBridgeHub(hass)
+    hub = hass.data[DATA_HUB] = NotifyBridgeHub(hass)
+    await hub.async_load()
+
+    async def release_coalescing(_event: Event) -> None:
+        # Windows still coalescing when Home Assistant stops are delivered, not lost.
+        await hub.pipeline.coalescer.async_release()
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, release_coalescing)
     async_setup_services(hass)
     return True
 
@@ -33,7 +40,10 @@ async def async_setup_entry(
 ) -> bool:
     """Set up a target or a source entry through its kind."""
     hub = hass.data[DATA_HUB]
-    entry.runtime_data = await KINDS[entry.data[CONF_KIND]].setup(hass, hub, entry)
+    runtime = await KINDS[entry.data[CONF_KIND]].setup(hass, hub, entry)
+    entry.runtime_data = runtime
+    if isinstance(runtime, TargetRuntime):
+        hub.track_waiting(entry, runtime)
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     # Subentries added, edited or removed: rebuild destinations and routes.
     entry.async_on_unload(entry.add_update_listener(_async_reload_entry))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from homeassistant.components.button import ButtonEntity
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import TEST_MESSAGE
-from .entity import DestinationEntity
-from .hub import DestinationRuntime, NotifyBridgeConfigEntry, TargetRuntime
+from .entity import DestinationEntity, add_destination_entities
+from .hub import DestinationRuntime, NotifyBridgeConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -22,12 +20,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the test button of each destination."""
-    # Only target entries forward this platform.
-    runtime = cast(TargetRuntime, entry.runtime_data)
-    for subentry_id, destination in runtime.destinations.items():
-        async_add_entities(
-            [SendTestButton(destination)], config_subentry_id=subentry_id
-        )
+    add_destination_entities(
+        entry, async_add_entities, lambda destination: [SendTestButton(destination)]
+    )
 
 
 class SendTestButton(DestinationEntity, ButtonEntity):

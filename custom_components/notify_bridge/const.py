@@ -86,6 +86,7 @@ CONF_QUIET_START: Final = "quiet_start"
 CONF_QUIET_END: Final = "quiet_end"
 CONF_QUIET_MODE: Final = "quiet_mode"
 CONF_QUIET_WEEKDAYS: Final = "quiet_weekdays"
+CONF_MAX_PENDING: Final = "max_pending"
 # Routes (every source kind): coalescing window and how held notifications go out.
 CONF_COALESCE_SECONDS: Final = "coalesce_seconds"
 CONF_DIGEST: Final = "digest"

@@ -8,16 +8,26 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import SECRET_FIELDS
-from .hub import DATA_HUB, NotifyBridgeConfigEntry, SourceRuntime, TargetRuntime
+from .hub import (
+    DATA_HUB,
+    NotifyBridgeConfigEntry,
+    NotifyBridgeHub,
+    SourceRuntime,
+    TargetRuntime,
+)
+from .sources.immich.coordinator import coordinator_diagnostics
 
 
-def _runtime_state(runtime: TargetRuntime | SourceRuntime) -> dict[str, Any]:
+def _runtime_state(
+    hub: NotifyBridgeHub, runtime: TargetRuntime | SourceRuntime
+) -> dict[str, Any]:
     if isinstance(runtime, TargetRuntime):
         return {
             "destinations": {
                 dest_id: {
                     "name": dest.destination.name,
                     "format": dest.destination.output_format.value,
+                    "backlog": hub.policy.backlog(dest_id),
                     "failed_deliveries": dest.failed_deliveries,
                     "last_delivery": dest.last_delivery,
                     "last_result": dest.last_result and dest.last_result.as_dict(),
@@ -39,7 +49,8 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: NotifyBridgeConfigEntry
 ) -> dict[str, Any]:
     """Return diagnostics for one entry and the shared pipeline."""
-    history = hass.data[DATA_HUB].pipeline.history
+    hub = hass.data[DATA_HUB]
+    history = hub.pipeline.history
     return {
         "entry": {
             "title": entry.title,
@@ -54,7 +65,8 @@ async def async_get_config_entry_diagnostics(
                 for subentry in entry.subentries.values()
             ],
         },
-        "runtime": _runtime_state(entry.runtime_data),
+        "runtime": _runtime_state(hub, entry.runtime_data),
         "dispatches": [summary.as_dict() for summary in history.summaries],
         "health": history.counters.as_dict(),
+        **coordinator_diagnostics(hass, entry.entry_id),
     }

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, SIGNAL_DESTINATION_UPDATED, SIGNAL_SOURCE_UPDATED
-from .hub import DATA_HUB, DestinationRuntime, NotifyBridgeConfigEntry
+from .hub import DATA_HUB, DestinationRuntime, NotifyBridgeConfigEntry, TargetRuntime
 from .pipeline.models import DispatchStatus, Notification
+
+
+@callback
+def add_destination_entities(
+    entry: NotifyBridgeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[DestinationRuntime], Iterable[Entity]],
+) -> None:
+    """Add each destination's entities to its own subentry (and so its device)."""
+    runtime = entry.runtime_data
+    if not isinstance(runtime, TargetRuntime):
+        return
+    for subentry_id, destination in runtime.destinations.items():
+        async_add_entities(list(build(destination)), config_subentry_id=subentry_id)
 
 
 class DestinationEntity(Entity):

@@ -28,12 +28,14 @@ from .const import (
     CONF_COALESCE_SECONDS,
     CONF_DIGEST,
     CONF_KIND,
+    CONF_MAX_PENDING,
     CONF_QUIET_END,
     CONF_QUIET_MODE,
     CONF_QUIET_START,
     CONF_QUIET_WEEKDAYS,
     WEEKDAYS,
 )
+from .pipeline.limits import MAX_PENDING_PER_DESTINATION
 from .pipeline.policy import QuietMode
 
 
@@ -55,15 +57,27 @@ def quiet_hours_fields() -> dict[vol.Marker, Any]:
                 translation_key=CONF_QUIET_WEEKDAYS,
             )
         ),
+        vol.Optional(
+            CONF_MAX_PENDING, default=MAX_PENDING_PER_DESTINATION
+        ): NumberSelector(
+            NumberSelectorConfig(min=10, max=10000, step=1, mode=NumberSelectorMode.BOX)
+        ),
     }
 
 
 def validate_quiet_hours(user_input: dict[str, Any]) -> dict[str, str]:
-    """Return form errors for quiet hours: both ends or neither, and not equal."""
+    """Return form errors for quiet hours: both ends or neither, and not equal.
+
+    Stores only what applies: no quiet-hours keys without a window, no max_pending
+    equal to the default.
+    """
+    if user_input.get(CONF_MAX_PENDING) in (None, MAX_PENDING_PER_DESTINATION):
+        user_input.pop(CONF_MAX_PENDING, None)
     start, end = user_input.get(CONF_QUIET_START), user_input.get(CONF_QUIET_END)
     if not start and not end:
-        for key in (CONF_QUIET_START, CONF_QUIET_END, CONF_QUIET_WEEKDAYS):
+        for key in (CONF_QUIET_START, CONF_QUIET_END, CONF_QUIET_MODE):
             user_input.pop(key, None)
+        user_input.pop(CONF_QUIET_WEEKDAYS, None)
         return {}
     if not start or not end:
         return {CONF_QUIET_END if start else CONF_QUIET_START: "quiet_hours_incomplete"}

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, time, timedelta
+from functools import partial
+import logging
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -19,19 +25,51 @@ from .const import (
     ATTR_DISPATCH_ID,
     ATTR_STATUS,
     ATTR_SUMMARY,
+    CONF_MAX_PENDING,
+    CONF_QUIET_END,
+    CONF_QUIET_MODE,
+    CONF_QUIET_START,
+    CONF_QUIET_WEEKDAYS,
     DOMAIN,
     EVENT_BRIDGE_EVENT,
     EVENT_DISPATCHED,
     SIGNAL_DESTINATION_UPDATED,
     SIGNAL_SOURCE_UPDATED,
+    WEEKDAYS,
 )
+from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
+from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD
 from .pipeline.models import BridgeEvent, DeliveryResult, Destination, DispatchSummary
+from .pipeline.policy import DeliveryPolicy, QuietHours, QuietMode
 
 if TYPE_CHECKING:
     from .pipeline.models import Route
 
 DATA_HUB: HassKey[NotifyBridgeHub] = HassKey(DOMAIN)
+_LOGGER = logging.getLogger(__name__)
+WAITING_STORE_KEY = f"{DOMAIN}.waiting"
+WAITING_STORE_VERSION = 1
+# How often destinations with waiting notifications are looked at (quiet hours
+# ending, outbox retries due).
+WAITING_CHECK_INTERVAL = timedelta(seconds=30)
+# Consecutive failed deliveries after which a destination gets a repair issue.
+FAILING_REPAIR_THRESHOLD = 3
+
+
+def quiet_hours_from_options(options: Mapping[str, Any]) -> QuietHours | None:
+    """Return a destination's quiet hours; ValueError when start equals end."""
+    start, end = options.get(CONF_QUIET_START), options.get(CONF_QUIET_END)
+    if not start or not end:
+        return None
+    return QuietHours(
+        start=time.fromisoformat(start),
+        end=time.fromisoformat(end),
+        mode=QuietMode(options.get(CONF_QUIET_MODE, QuietMode.DEFER)),
+        weekdays=frozenset(
+            WEEKDAYS.index(day) for day in options.get(CONF_QUIET_WEEKDAYS) or ()
+        ),
+    )
 
 
 @dataclass(slots=True)
@@ -41,6 +79,7 @@ class DestinationRuntime:
     destination: Destination
     entry_id: str
     failed_deliveries: int = 0
+    consecutive_failures: int = 0
     last_delivery: datetime | None = None
     last_result: DeliveryResult | None = None
 
@@ -69,6 +108,31 @@ class SourceRuntime:
 type NotifyBridgeConfigEntry = ConfigEntry[TargetRuntime | SourceRuntime]
 
 
+@callback
+def set_issue(
+    hass: HomeAssistant,
+    issue_id: str,
+    *,
+    active: bool,
+    translation_key: str,
+    placeholders: dict[str, str] | None = None,
+    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
+) -> None:
+    """Raise a repair issue while a condition holds; clear it once it ends."""
+    if not active:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=severity,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+    )
+
+
 class NotifyBridgeHub:
     """Owns the pipeline and knows every loaded destination."""
 
@@ -76,20 +140,120 @@ class NotifyBridgeHub:
         """Create the pipeline; destinations register as their entries load."""
         self.hass = hass
         self.destinations: dict[str, DestinationRuntime] = {}
-        self.pipeline = Pipeline(self.resolve_destination)
+        self._store: Store[dict[str, Any]] = Store(
+            hass, WAITING_STORE_VERSION, WAITING_STORE_KEY
+        )
+        self.policy = DeliveryPolicy(clock=dt_util.now, save=self._store.async_save)
+        self.policy.on_backlog_changed = self._on_backlog_changed
+        self.pipeline = Pipeline(
+            self.resolve_destination,
+            dispatcher=Dispatcher(policy=self.policy),
+            # Tracked by Home Assistant, which waits for them when it stops.
+            create_task=partial(
+                hass.async_create_task, name=f"{DOMAIN} coalesced", eager_start=True
+            ),
+        )
         self.pipeline.add_listener(self._on_summary)
 
+    async def async_load(self) -> None:
+        """Load what waited (quiet hours, outbox) before the last stop."""
+        self.policy.restore(await self._store.async_load())
+
     @callback
-    def register_destination(self, runtime: DestinationRuntime) -> CALLBACK_TYPE:
-        """Make a destination reachable; returns the function that removes it."""
-        dest_id = runtime.destination.destination_id
+    def register_destination(
+        self, runtime: DestinationRuntime, options: Mapping[str, Any] | None = None
+    ) -> CALLBACK_TYPE:
+        """Make a destination reachable with its policy options; returns the remover."""
+        destination = runtime.destination
+        dest_id = destination.destination_id
         self.destinations[dest_id] = runtime
+        try:
+            quiet = quiet_hours_from_options(options or {})
+        except ValueError:
+            # Stored before validation existed or edited by hand: say so, never a no-op.
+            quiet, empty = None, True
+        else:
+            empty = False
+        set_issue(
+            self.hass,
+            f"quiet_hours_empty_{dest_id}",
+            active=empty,
+            translation_key="quiet_hours_empty",
+            placeholders={"destination": destination.name},
+        )
+        self.policy.set_quiet_hours(dest_id, quiet)
+        max_pending = (options or {}).get(CONF_MAX_PENDING)
+        self.policy.set_max_pending(
+            dest_id, None if max_pending is None else int(max_pending)
+        )
 
         @callback
         def unregister() -> None:
             self.destinations.pop(dest_id, None)
+            self.policy.set_quiet_hours(dest_id, None)
+            self.policy.set_max_pending(dest_id, None)
 
         return unregister
+
+    @callback
+    def track_waiting(
+        self, entry: NotifyBridgeConfigEntry, runtime: TargetRuntime
+    ) -> None:
+        """Deliver a target's waiting notifications when they are due, from now on."""
+        dest_ids = list(runtime.destinations)
+        running: set[asyncio.Task[int]] = set()
+
+        @callback
+        def check(_now: datetime | None = None) -> None:
+            # One flush at a time per entry: a long outage retry is not stacked.
+            if running or not any(self.policy.backlog(d) for d in dest_ids):
+                return
+            task = entry.async_create_background_task(
+                self.hass,
+                self.pipeline.async_flush_waiting(dest_ids),
+                f"{DOMAIN} waiting notifications",
+            )
+            running.add(task)
+            task.add_done_callback(running.discard)
+
+        check()
+        entry.async_on_unload(
+            async_track_time_interval(self.hass, check, WAITING_CHECK_INTERVAL)
+        )
+
+    @callback
+    def _update_failing_issue(self, runtime: DestinationRuntime) -> None:
+        """Raise a repair issue while a destination keeps failing; clear on success."""
+        destination = runtime.destination
+        errors = runtime.last_result.errors if runtime.last_result else ()
+        set_issue(
+            self.hass,
+            f"destination_failing_{destination.destination_id}",
+            active=runtime.consecutive_failures >= FAILING_REPAIR_THRESHOLD,
+            translation_key="destination_failing",
+            placeholders={
+                "destination": destination.name,
+                "count": str(runtime.consecutive_failures),
+                "error": errors[0] if errors else "unknown",
+            },
+            severity=ir.IssueSeverity.ERROR,
+        )
+
+    @callback
+    def _on_backlog_changed(self, dest_id: str) -> None:
+        """Refresh the backlog sensor; raise or clear the backlog repair issue."""
+        async_dispatcher_send(self.hass, SIGNAL_DESTINATION_UPDATED.format(dest_id))
+        runtime = self.destinations.get(dest_id)
+        set_issue(
+            self.hass,
+            f"backlog_{dest_id}",
+            active=self.policy.backlog(dest_id) > BACKLOG_REPAIR_THRESHOLD,
+            translation_key="backlog_high",
+            placeholders={
+                "destination": dest_id if runtime is None else runtime.destination.name,
+                "threshold": str(BACKLOG_REPAIR_THRESHOLD),
+            },
+        )
 
     @callback
     def resolve_destination(self, key: str) -> Destination | None:
@@ -120,6 +284,10 @@ class NotifyBridgeHub:
         router = self.pipeline.router
         router.set_routes(entry.entry_id, routes)
         entry.async_on_unload(lambda: router.remove_source(entry.entry_id))
+        # Windows still coalescing are delivered now rather than lost.
+        entry.async_on_unload(
+            partial(self.pipeline.coalescer.async_release, entry.entry_id)
+        )
 
     @callback
     def async_submit_event(
@@ -161,8 +329,11 @@ class NotifyBridgeHub:
             runtime.last_result = result
             if result.success:
                 runtime.last_delivery = now
+                runtime.consecutive_failures = 0
             else:
                 runtime.failed_deliveries += 1
+                runtime.consecutive_failures += 1
+            self._update_failing_issue(runtime)
             async_dispatcher_send(
                 self.hass, SIGNAL_DESTINATION_UPDATED.format(result.destination_id)
             )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from homeassistant.components.notify import NotifyEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import DestinationEntity
-from .hub import DestinationRuntime, NotifyBridgeConfigEntry, TargetRuntime
+from .entity import DestinationEntity, add_destination_entities
+from .hub import DestinationRuntime, NotifyBridgeConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -20,12 +18,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a notify entity for each destination of a target entry."""
-    # Only target entries forward this platform.
-    runtime = cast(TargetRuntime, entry.runtime_data)
-    for subentry_id, destination in runtime.destinations.items():
-        async_add_entities(
-            [DestinationNotifyEntity(destination)], config_subentry_id=subentry_id
-        )
+    add_destination_entities(
+        entry,
+        async_add_entities,
+        lambda destination: [DestinationNotifyEntity(destination)],
+    )
 
 
 class DestinationNotifyEntity(DestinationEntity, NotifyEntity):

@@ -16,8 +16,14 @@ from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import DestinationEntity, SourceEntity
-from .hub import DestinationRuntime, NotifyBridgeConfigEntry, TargetRuntime
+from .entity import DestinationEntity, SourceEntity, add_destination_entities
+from .hub import (
+    DATA_HUB,
+    DestinationRuntime,
+    NotifyBridgeConfigEntry,
+    NotifyBridgeHub,
+    TargetRuntime,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -26,7 +32,7 @@ PARALLEL_UPDATES = 0
 class DestinationSensorDescription(SensorEntityDescription):
     """A destination sensor and how it reads its value."""
 
-    value_fn: Callable[[DestinationRuntime], int | datetime | None]
+    value_fn: Callable[[NotifyBridgeHub, DestinationRuntime], int | datetime | None]
 
 
 DESTINATION_SENSORS = (
@@ -35,13 +41,21 @@ DESTINATION_SENSORS = (
         translation_key="failed_deliveries",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda runtime: runtime.failed_deliveries,
+        value_fn=lambda hub, runtime: runtime.failed_deliveries,
     ),
     DestinationSensorDescription(
         key="last_delivery",
         translation_key="last_delivery",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda runtime: runtime.last_delivery,
+        value_fn=lambda hub, runtime: runtime.last_delivery,
+    ),
+    DestinationSensorDescription(
+        key="backlog",
+        translation_key="backlog",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda hub, runtime: hub.policy.backlog(
+            runtime.destination.destination_id
+        ),
     ),
 )
 
@@ -54,14 +68,14 @@ async def async_setup_entry(
     """Add destination sensors for a target, the last-event sensor for a source."""
     runtime = entry.runtime_data
     if isinstance(runtime, TargetRuntime):
-        for subentry_id, destination in runtime.destinations.items():
-            async_add_entities(
-                [
-                    DestinationSensor(destination, description)
-                    for description in DESTINATION_SENSORS
-                ],
-                config_subentry_id=subentry_id,
-            )
+        add_destination_entities(
+            entry,
+            async_add_entities,
+            lambda destination: [
+                DestinationSensor(destination, description)
+                for description in DESTINATION_SENSORS
+            ],
+        )
     else:
         async_add_entities([LastEventSensor(entry)])
         async_add_entities(runtime.extra_entities.get(Platform.SENSOR, []))
@@ -82,7 +96,7 @@ class DestinationSensor(DestinationEntity, SensorEntity):
     @property
     def native_value(self) -> int | datetime | None:
         """Return the statistic."""
-        return self.entity_description.value_fn(self.runtime)
+        return self.entity_description.value_fn(self.hass.data[DATA_HUB], self.runtime)
 
 
 class LastEventSensor(SourceEntity, SensorEntity):

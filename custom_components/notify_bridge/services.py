@@ -1,8 +1,9 @@
-"""Actions: notify_bridge.send and notify_bridge.preview_template."""
+"""Actions: send, preview_template, refresh (and what they share)."""
 
 from __future__ import annotations
 
 from typing import Any
+import uuid
 
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -21,6 +22,7 @@ from .const import (
     ATTR_STATUS,
     ATTR_SUMMARY,
     DOMAIN,
+    SERVICE_FLUSH_DEFERRED,
     SERVICE_PREVIEW_TEMPLATE,
     SERVICE_SEND,
 )
@@ -34,15 +36,21 @@ from .pipeline.models import (
     OutputFormat,
 )
 from .pipeline.render import TemplateError
+from .sources.immich.coordinator import async_fetch_asset, loaded_coordinators
 
 ATTR_MESSAGE = "message"
 ATTR_TITLE = "title"
 ATTR_MEDIA = "media"
 ATTR_URL = "url"
+ATTR_IMMICH_ASSET_ID = "immich_asset_id"
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+SERVICE_REFRESH = "refresh"
 ATTR_TYPE = "type"
 ATTR_DISABLE_NOTIFICATION = "disable_notification"
 ATTR_MESSAGE_THREAD_ID = "message_thread_id"
 ATTR_PARSE_MODE = "parse_mode"
+ATTR_RESPECT_QUIET_HOURS = "respect_quiet_hours"
+ATTR_DELIVERED = "delivered"
 ATTR_TEMPLATE = "template"
 ATTR_CONTEXT = "context"
 ATTR_FORMAT = "format"
@@ -60,11 +68,28 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     },
 }
 
-MEDIA_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_URL): cv.url,
-        vol.Optional(ATTR_TYPE, default=MediaType.PHOTO): vol.Coerce(MediaType),
-    }
+
+def _asset_id(value: Any) -> str:
+    """Validate an Immich asset id (a UUID; it becomes part of a request path)."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError as err:
+        raise vol.Invalid("immich_asset_id must be an asset UUID") from err
+
+
+MEDIA_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Exclusive(ATTR_URL, "media_source"): cv.url,
+            vol.Exclusive(ATTR_IMMICH_ASSET_ID, "media_source"): _asset_id,
+            vol.Optional(ATTR_TYPE, default=MediaType.PHOTO): vol.Coerce(MediaType),
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_URL, ATTR_IMMICH_ASSET_ID),
+)
+
+REFRESH_SCHEMA = vol.Schema(
+    {vol.Optional(ATTR_CONFIG_ENTRY_ID): vol.All(cv.ensure_list, [cv.string])}
 )
 
 SEND_SCHEMA = vol.Schema(
@@ -78,8 +103,11 @@ SEND_SCHEMA = vol.Schema(
             vol.Coerce(int), vol.Range(min=1)
         ),
         vol.Optional(ATTR_PARSE_MODE): vol.In([fmt.value for fmt in OutputFormat]),
+        vol.Optional(ATTR_RESPECT_QUIET_HOURS, default=True): cv.boolean,
     }
 )
+
+FLUSH_SCHEMA = vol.Schema({vol.Optional(ATTR_ENTITY_ID): cv.entity_ids})
 
 PREVIEW_SCHEMA = vol.Schema(
     {
@@ -99,6 +127,16 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_SEND,
         _async_send,
         schema=SEND_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_REFRESH, _async_refresh, schema=REFRESH_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_FLUSH_DEFERRED,
+        _async_flush_deferred,
+        schema=FLUSH_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
@@ -141,10 +179,7 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     entity_ids: list[str] = call.data[ATTR_ENTITY_ID]
     _require_destinations(hass, entity_ids)
-    media = tuple(
-        MediaItem(type=item[ATTR_TYPE], url=item[ATTR_URL])
-        for item in call.data[ATTR_MEDIA]
-    )
+    media = await _async_media(hass, call.data[ATTR_MEDIA])
 
     def build(dest: Destination) -> Notification:
         return Notification(
@@ -157,7 +192,9 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
             parse_mode=call.data.get(ATTR_PARSE_MODE),
         )
 
-    summary = await hass.data[DATA_HUB].pipeline.async_send(entity_ids, build)
+    summary = await hass.data[DATA_HUB].pipeline.async_send(
+        entity_ids, build, respect_quiet_hours=call.data[ATTR_RESPECT_QUIET_HOURS]
+    )
     if summary.status is DispatchStatus.FAIL and not call.return_response:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -172,6 +209,59 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
         ATTR_STATUS: summary.status.value,
         ATTR_SUMMARY: summary.as_dict(),
     }
+
+
+async def _async_media(
+    hass: HomeAssistant, items: list[dict[str, Any]]
+) -> tuple[MediaItem, ...]:
+    """Return the media of a `send` call; Immich assets are fetched from their server."""
+    media: list[MediaItem] = []
+    for item in items:
+        if asset_id := item.get(ATTR_IMMICH_ASSET_ID):
+            media.append(await async_fetch_asset(hass, asset_id, item[ATTR_TYPE]))
+        else:
+            media.append(MediaItem(type=item[ATTR_TYPE], url=item[ATTR_URL]))
+    return tuple(media)
+
+
+async def _async_refresh(call: ServiceCall) -> None:
+    """Poll the selected polling sources (all of them when none is selected) now."""
+    coordinators = loaded_coordinators(call.hass)
+    entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID) or list(coordinators)
+    unknown = [entry_id for entry_id in entry_ids if entry_id not in coordinators]
+    if unknown:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_a_polled_source",
+            translation_placeholders={"entry_ids": ", ".join(unknown)},
+        )
+    failed: list[str] = []
+    for entry_id in entry_ids:
+        coordinator = coordinators[entry_id]
+        await coordinator.async_refresh()
+        if not coordinator.last_update_success:
+            failed.append(coordinator.config_entry.title)
+    if failed:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="refresh_failed",
+            translation_placeholders={"sources": ", ".join(failed)},
+        )
+
+
+async def _async_flush_deferred(call: ServiceCall) -> ServiceResponse:
+    """Deliver now what quiet hours or an outage held back (all, or some destinations)."""
+    hass = call.hass
+    destination_ids = None
+    if ATTR_ENTITY_ID in call.data:
+        destination_ids = [
+            dest.destination_id
+            for dest in _require_destinations(hass, call.data[ATTR_ENTITY_ID])
+        ]
+    delivered = await hass.data[DATA_HUB].pipeline.async_flush_waiting(
+        destination_ids, force=True
+    )
+    return {ATTR_DELIVERED: delivered}
 
 
 async def _async_preview_template(call: ServiceCall) -> ServiceResponse:

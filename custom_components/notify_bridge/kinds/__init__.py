@@ -46,7 +46,23 @@ class Kind:
 def all_kinds() -> dict[str, Kind]:
     """Return every kind, in the order the config flow menu offers them."""
     # Imported here: each kind module imports this package for `Kind`.
-    from . import ha_events, home_assistant
+    from . import (
+        gitea,
+        ha_events,
+        home_assistant,
+        immich,
+        planka,
+        telegram,
+        webhook,
+    )
 
-    kinds = (home_assistant.KIND, ha_events.KIND)
+    kinds = (
+        home_assistant.KIND,
+        telegram.KIND,
+        ha_events.KIND,
+        immich.KIND,
+        gitea.KIND,
+        planka.KIND,
+        webhook.KIND,
+    )
     return {kind.kind.value: kind for kind in kinds}

@@ -28,7 +28,7 @@ from ..const import (
     SUBENTRY_ROUTE,
     EntryKind,
 )
-from ..flows import SubentryFormFlow, single_instance_step
+from ..flows import SubentryFormFlow, route_policy_fields, single_instance_step
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
 from ..pipeline.render import TemplateError, validate_template
 from ..sources import ha_events
@@ -68,6 +68,7 @@ class HaEventsRouteFlow(SubentryFormFlow):
                     CONF_TEMPLATE, default=DEFAULT_ROUTE_TEMPLATE
                 ): TextSelector(TextSelectorConfig(multiline=True)),
                 vol.Optional(CONF_TITLE_TEMPLATE): TextSelector(),
+                **route_policy_fields(),
             }
         )
 

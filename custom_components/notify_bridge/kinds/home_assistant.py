@@ -32,7 +32,12 @@ from ..const import (
     EntryKind,
     HaDelivery,
 )
-from ..flows import SubentryFormFlow, single_instance_step
+from ..flows import (
+    SubentryFormFlow,
+    quiet_hours_fields,
+    single_instance_step,
+    validate_quiet_hours,
+)
 from ..hub import (
     DestinationRuntime,
     NotifyBridgeConfigEntry,
@@ -87,10 +92,14 @@ class HomeAssistantDestinationFlow(SubentryFormFlow):
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
+                **quiet_hours_fields(),
             }
         )
 
     def _validate(self, user_input: dict[str, Any]) -> dict[str, str]:
+        return validate_quiet_hours(user_input) or self._validate_target(user_input)
+
+    def _validate_target(self, user_input: dict[str, Any]) -> dict[str, str]:
         delivery = HaDelivery(user_input[CONF_DELIVERY])
         entity_id = user_input.get(CONF_NOTIFY_ENTITY)
         service = user_input.get(CONF_NOTIFY_SERVICE)
@@ -138,7 +147,7 @@ async def async_setup_home_assistant(
             entry_id=entry.entry_id,
         )
         runtime.destinations[subentry.subentry_id] = destination
-        entry.async_on_unload(hub.register_destination(destination))
+        entry.async_on_unload(hub.register_destination(destination, subentry.data))
     return runtime
 
 

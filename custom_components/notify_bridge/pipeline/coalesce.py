@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -39,9 +39,16 @@ def merge_events(events: list[BridgeEvent]) -> BridgeEvent:
 class Coalescer:
     """Holds events per (route, item) for the route's window, then emits one."""
 
-    def __init__(self, emit: Emit) -> None:
-        """`emit(route, merged_event)` delivers a released window."""
+    def __init__(
+        self,
+        emit: Emit,
+        create_task: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]]
+        | None = None,
+    ) -> None:
+        """`emit(route, merged_event)` delivers a released window; `create_task` lets
+        the host track those deliveries (Home Assistant waits for them at stop)."""
         self._emit = emit
+        self._create_task = create_task
         self._held: dict[tuple[str, str], tuple[Route, list[BridgeEvent]]] = {}
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -69,9 +76,8 @@ class Coalescer:
         self._timers.pop(key).cancel()
         route, events = self._held.pop(key)
         # Kept until done; async_release waits for it.
-        task = asyncio.get_running_loop().create_task(
-            self._emit(route, merge_events(events))
-        )
+        create_task = self._create_task or asyncio.get_running_loop().create_task
+        task = create_task(self._emit(route, merge_events(events)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

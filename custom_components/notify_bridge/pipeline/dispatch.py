@@ -60,11 +60,12 @@ def summarize(
     else:
         status = DispatchStatus.FAIL
     errors = [truncate_error(error) for error in extra_errors]
+    # Every error is kept, also notes of delivered results (a video skipped as too
+    # large is delivered without it, and the summary says so).
     errors.extend(
         f"{result.destination_name}: {error}"
         for result in results
         for error in result.errors
-        if not result.success
     )
     if not results and not errors:
         errors.append("no destinations")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 import time
 from typing import Any
 
@@ -52,6 +53,8 @@ class Pipeline:
         renderer: Renderer | None = None,
         dispatcher: Dispatcher | None = None,
         history: DispatchHistory | None = None,
+        create_task: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]]
+        | None = None,
     ) -> None:
         """Wire the stages; `resolve` maps a destination id to its destination."""
         self.router = Router()
@@ -60,7 +63,10 @@ class Pipeline:
         self.history = history or DispatchHistory()
         self._resolve = resolve
         self._listeners: list[SummaryListener] = []
-        self.coalescer = Coalescer(self.async_dispatch_route)
+        self.coalescer = Coalescer(self.async_dispatch_route, create_task)
+        # Per source, renders run one at a time so deliveries reach each destination
+        # in the order the events arrived (a render finishing early must not overtake).
+        self._render_locks: dict[str, asyncio.Lock] = {}
 
     def add_listener(self, listener: SummaryListener) -> Callable[[], None]:
         """Call `listener` with every finished summary; returns the remover."""
@@ -86,10 +92,12 @@ class Pipeline:
         started = time.perf_counter()
         destinations, missing = self._resolve_all(route.destinations)
         context = event_context(event)
+        lock = self._render_locks.setdefault(route.source_entry_id, asyncio.Lock())
         try:
-            rendered = await self._render_formats(
-                route, context, {dest.output_format for dest in destinations}
-            )
+            async with lock:
+                rendered = await self._render_formats(
+                    route, context, {dest.output_format for dest in destinations}
+                )
         except TemplateError as err:
             self.history.counters.render_errors += 1
             _LOGGER.warning("Route %s: %s", route.name, err)

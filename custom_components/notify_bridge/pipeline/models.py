@@ -13,6 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from ..const import CONF_COALESCE_SECONDS, CONF_DIGEST
 from .limits import MAX_ERROR_LENGTH
 
 
@@ -104,6 +105,14 @@ class Route:
     coalesce_seconds: float = 0
     # What quiet hours held back goes out as one digest (True) or one by one.
     digest: bool = True
+
+
+def route_policy(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a route's policy fields (Route keywords) from its stored options."""
+    return {
+        "coalesce_seconds": float(options.get(CONF_COALESCE_SECONDS) or 0),
+        "digest": bool(options.get(CONF_DIGEST, True)),
+    }
 
 
 @dataclass(frozen=True, slots=True)

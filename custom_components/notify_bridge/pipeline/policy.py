@@ -46,7 +46,8 @@ from .models import (
 
 _LOGGER = get_logger(__name__)
 
-STORE_VERSION = 1
+# How notifications without a route (the send action) are named in digests.
+DEFAULT_ROUTE_NAME = "Notify Bridge"
 
 
 class QuietMode(StrEnum):
@@ -234,6 +235,8 @@ class _Unit:
 
     items: tuple[PendingItem, ...]
     notification: Notification
+    # Route names whose folded count this delivery reports.
+    folded: tuple[str, ...] = ()
 
 
 def _digest_text(route_name: str, items: list[PendingItem], folded: int) -> str:
@@ -251,6 +254,25 @@ def build_units(queue: DestinationQueue) -> list[_Unit]:
     """Turn what waits into deliveries, in order: a route's deferred items that ask
     for a digest become one digest where the first of them stood."""
     units: list[_Unit] = []
+    digest_names = {
+        item.route_name or DEFAULT_ROUTE_NAME
+        for item in queue.items
+        if item.reason is PendingReason.DEFERRED and item.digest
+    }
+    for name, count in queue.folded.items():
+        if count and name not in digest_names:
+            # No digest will carry the count: say it on its own, first.
+            units.append(
+                _Unit(
+                    (),
+                    Notification(
+                        message=f"{count} earlier notifications from {name} were "
+                        "folded while they waited.",
+                        title=name,
+                    ),
+                    folded=(name,),
+                )
+            )
     groups: dict[str | None, list[PendingItem]] = {}
     order: list[PendingItem | str | None] = []
     for item in queue.items:
@@ -267,7 +289,7 @@ def build_units(queue: DestinationQueue) -> list[_Unit]:
             continue
         items = groups[entry]
         first = items[0]
-        name = first.route_name or "Notify Bridge"
+        name = first.route_name or DEFAULT_ROUTE_NAME
         if len(items) == 1 and not queue.folded.get(name):
             units.append(_Unit((first,), first.notification()))
             continue
@@ -282,6 +304,7 @@ def build_units(queue: DestinationQueue) -> list[_Unit]:
                     output_format=first.output_format,
                     message_thread_id=first.message_thread_id,
                 ),
+                folded=(name,),
             )
         )
     return units
@@ -308,6 +331,8 @@ class DeliveryPolicy:
         self._sleep = sleep
         self._jitter = jitter
         self._quiet: dict[str, QuietHours] = {}
+        self._max_pending_of: dict[str, int] = {}
+        self._stored: dict[str, dict[str, Any]] = {}
         self._queues: dict[str, DestinationQueue] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
@@ -333,6 +358,13 @@ class DeliveryPolicy:
         else:
             self._quiet[destination_id] = quiet
 
+    def set_max_pending(self, destination_id: str, max_pending: int | None) -> None:
+        """Set (or reset to the default) how many notifications a destination keeps."""
+        if max_pending is None:
+            self._max_pending_of.pop(destination_id, None)
+        else:
+            self._max_pending_of[destination_id] = max_pending
+
     def backlog(self, destination_id: str) -> int:
         """Return how many notifications wait for a destination (folded included)."""
         queue = self._queues.get(destination_id)
@@ -348,13 +380,20 @@ class DeliveryPolicy:
         """Return everything that waits, in its stored form."""
         return {
             dest: {
-                "items": [item.as_dict() for item in queue.items],
+                "items": [self._stored_form(item) for item in queue.items],
                 "folded": dict(queue.folded),
                 "failures": queue.failures,
             }
             for dest, queue in self._queues.items()
             if queue.items or queue.folded
         }
+
+    def _stored_form(self, item: PendingItem) -> dict[str, Any]:
+        # Items never change once queued: convert each once, not on every save.
+        stored = self._stored.get(item.item_id)
+        if stored is None:
+            stored = self._stored[item.item_id] = item.as_dict()
+        return stored
 
     def restore(self, data: dict[str, Any] | None) -> None:
         """Load what waited before a restart; items already known are kept once."""
@@ -396,8 +435,8 @@ class DeliveryPolicy:
                         deferred=True,
                     )
                 notification = replace(notification, disable_notification=True)
-            if self._queue(dest_id).items:
-                # Something older waits: keep the order, deliver it after.
+            if self._has_retries(dest_id):
+                # Something older waits for a retry: keep the order, deliver after it.
                 await self._enqueue(
                     dest_id,
                     new_pending(PendingReason.RETRY, notification, context, now),
@@ -420,6 +459,12 @@ class DeliveryPolicy:
                 return self._queued_result(
                     destination, f"{err} (queued for retry)", attempts=err.attempts
                 )
+
+    def _has_retries(self, dest_id: str) -> bool:
+        queue = self._queues.get(dest_id)
+        return queue is not None and any(
+            item.reason is PendingReason.RETRY for item in queue.items
+        )
 
     def _queued_result(
         self, destination: Destination, error: str, attempts: int = 0
@@ -538,15 +583,18 @@ class DeliveryPolicy:
     def _remove(self, queue: DestinationQueue, unit: _Unit) -> None:
         done = {item.item_id for item in unit.items}
         queue.items = deque(item for item in queue.items if item.item_id not in done)
-        for name in {item.route_name or "Notify Bridge" for item in unit.items}:
+        for item_id in done:
+            self._stored.pop(item_id, None)
+        for name in unit.folded:
             queue.folded.pop(name, None)
 
     async def _enqueue(self, dest_id: str, item: PendingItem) -> None:
         queue = self._queue(dest_id)
         queue.items.append(item)
-        while len(queue.items) > self._max_pending:
+        while len(queue.items) > self._max_pending_of.get(dest_id, self._max_pending):
             oldest = queue.items.popleft()
-            name = oldest.route_name or "Notify Bridge"
+            self._stored.pop(oldest.item_id, None)
+            name = oldest.route_name or DEFAULT_ROUTE_NAME
             queue.folded[name] = queue.folded.get(name, 0) + 1
         await self._persist(dest_id)
 

@@ -203,6 +203,7 @@ class GenericEvent:
             data=self.context,
             occurred_at=occurred_at or datetime.now(UTC),
             request_id=self.request_id,
+            item_key=self.event_type,
         )
 
 

@@ -206,6 +206,7 @@ class GiteaEvent:
             data=self.context,
             occurred_at=occurred_at or datetime.now(UTC),
             request_id=request_id or self.delivery_id,
+            item_key=self.repository,
         )
 
 

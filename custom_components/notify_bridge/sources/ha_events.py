@@ -18,7 +18,7 @@ from ..const import (
     EVENT_DISPATCHED,
     EntryKind,
 )
-from ..pipeline.models import BridgeEvent, Route, freeze
+from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
 
 # Listening to what the bridge itself fires would feed it its own output forever.
 OWN_EVENTS = frozenset({EVENT_BRIDGE_EVENT, EVENT_DISPATCHED})
@@ -38,6 +38,7 @@ def route_from_subentry(source_entry_id: str, subentry: ConfigSubentry) -> Route
         destinations=tuple(data.get(CONF_DESTINATIONS, ())),
         template=data[CONF_TEMPLATE],
         title_template=data.get(CONF_TITLE_TEMPLATE) or None,
+        **route_policy(data),
     )
 
 
@@ -59,6 +60,8 @@ def bridge_event(source_entry_id: str, event: Event) -> BridgeEvent:
         ),
         occurred_at=event.time_fired,
         request_id=event.context.id,
+        # Coalescing groups events about the same entity (or of the same type).
+        item_key=str(event.data.get("entity_id") or event.event_type),
     )
 
 

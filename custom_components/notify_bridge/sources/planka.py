@@ -111,6 +111,7 @@ class PlankaEvent:
             data=self.context,
             occurred_at=occurred_at or datetime.now(UTC),
             request_id=request_id,
+            item_key=self.card_id or self.board_id,
         )
 
 

@@ -14,7 +14,7 @@ from homeassistant.components.notify import (
 )
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
+from homeassistant.exceptions import ServiceNotFound
 
 from ..const import CONF_DELIVERY, CONF_NOTIFY_ENTITY, CONF_NOTIFY_SERVICE, HaDelivery
 from ..pipeline.models import (
@@ -84,7 +84,7 @@ class HomeAssistantDestination:
         if self._delivery is HaDelivery.NOTIFY_ENTITY:
             # notify.send_message ignores unknown entity ids; that must not pass as sent.
             if self._hass.states.get(str(self._entity_id)) is None:
-                raise DeliveryError(f"{self._entity_id} does not exist")
+                raise DeliveryError(f"{self._entity_id} does not exist", permanent=True)
             service = SERVICE_SEND_MESSAGE
             data[ATTR_ENTITY_ID] = self._entity_id
         else:
@@ -97,5 +97,5 @@ class HomeAssistantDestination:
             raise DeliveryError(
                 f"notify.{service} does not exist", permanent=True
             ) from err
-        except HomeAssistantError as err:
+        except Exception as err:  # the other integration failed; it may recover
             raise DeliveryError(f"notify.{service} failed: {err}") from err

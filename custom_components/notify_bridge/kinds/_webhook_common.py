@@ -1,0 +1,552 @@
+"""What the webhook source kinds (gitea, planka, webhook) share.
+
+- `WebhookState`: the replay guard (and the ids a source already reported) persisted per
+  entry with `Store`, so a delivery repeated after a restart is still recognized.
+- `WebhookEndpoint`: registers the entry's webhook with Home Assistant's `webhook`
+  component; its handler runs the shared ingress (auth first, bounded read) and
+  answers with the ingress's real status code, never letting an exception escape.
+- Flow helpers: the step that shows the webhook URL and secret, and a route flow base.
+- `async_setup_webhook_source`: the setup every webhook kind runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+import logging
+import secrets
+from typing import Any, Final
+
+from aiohttp import web
+from homeassistant.components import webhook
+from homeassistant.components.webhook import async_generate_id
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, ConfigSubentry
+from homeassistant.const import CONF_NAME, CONF_URL, Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
+import voluptuous as vol
+
+from ..const import (
+    CONF_DESTINATIONS,
+    CONF_KIND,
+    CONF_TEMPLATE,
+    CONF_TITLE_TEMPLATE,
+    DOMAIN,
+    SECRET_FIELDS,
+    SUBENTRY_ROUTE,
+)
+from ..flows import SubentryFormFlow, route_policy_fields
+from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
+from ..pipeline.render import TemplateError, validate_template
+from ..sources.ingress import (
+    InboundWebhook,
+    IngressConfig,
+    IngressResult,
+    Outcome,
+    ReplayGuard,
+    async_receive,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_WEBHOOK_ID: Final = "webhook_id"
+CONF_LOCAL_ONLY: Final = "local_only"
+CONF_REGENERATE: Final = "regenerate_secret"
+
+STORAGE_VERSION: Final = 1
+# Saves that need not be acknowledged first (reported ids, poll cursor) are batched.
+SAVE_DELAY: Final = 5.0
+SHOW_WEBHOOK_STEP: Final = "show_webhook"
+
+DATA_ENDPOINTS: HassKey[dict[str, WebhookEndpoint]] = HassKey(f"{DOMAIN}_webhooks")
+
+# Turns an authenticated delivery into the event to submit (None: nothing to notify).
+type Parser = Callable[[InboundWebhook], BridgeEvent | None]
+
+
+def new_secret() -> str:
+    """Return a fresh webhook secret or bearer token."""
+    return secrets.token_urlsafe(32)
+
+
+@callback
+def webhook_url(hass: HomeAssistant, webhook_id: str) -> str:
+    """Return the full URL senders post to (the path alone if HA knows no URL)."""
+    try:
+        return webhook.async_generate_url(hass, webhook_id)
+    except NoURLAvailableError:
+        return webhook.async_generate_path(webhook_id)
+
+
+def normalize_url(value: str) -> str | None:
+    """Return an http(s) base URL without a trailing slash, or None when invalid."""
+    text = value.strip().rstrip("/")
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest:
+        return None
+    if any(char.isspace() for char in text) or rest.startswith("/"):
+        return None
+    return f"{scheme.lower()}://{rest}"
+
+
+# --- Persisted state --------------------------------------------------------------------
+
+
+class WebhookState:
+    """An entry's replay guard, its reported-event ids and a poll cursor, persisted."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Create the store; call `async_load` before use."""
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.webhook.{entry_id}", private=True
+        )
+        self.replay = ReplayGuard()
+        # Ids of events already notified (webhook or poll), so neither repeats the other.
+        self.reported = ReplayGuard()
+        self.cursor: str | None = None
+        self._hass = hass
+        self._batch: asyncio.Future[None] | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def async_load(self) -> None:
+        """Restore what a previous run persisted."""
+        data = await self._store.async_load() or {}
+        self.replay = ReplayGuard.from_dict(data.get("replay"))
+        self.reported = ReplayGuard.from_dict(data.get("reported"))
+        cursor = data.get("cursor")
+        self.cursor = cursor if isinstance(cursor, str) else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return what is persisted."""
+        return {
+            "replay": self.replay.as_dict(),
+            "reported": self.reported.as_dict(),
+            "cursor": self.cursor,
+        }
+
+    async def async_save(self) -> None:
+        """Write what is in memory now; returns once it is on disk.
+
+        Group commit: callers arriving while a write is waiting to start join it
+        (their claims are already in memory and are part of what it writes), so a
+        burst of deliveries costs a few writes, not one serialization each.
+        """
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = self._hass.loop.create_future()
+            self._hass.async_create_task(
+                self._async_write(batch), f"{DOMAIN} save webhook state"
+            )
+        await asyncio.shield(batch)
+
+    async def _async_write(self, batch: asyncio.Future[None]) -> None:
+        async with self._write_lock:
+            # Later callers start the next batch: this one's data is taken below.
+            self._batch = None
+            try:
+                await self._store.async_save(self.as_dict())
+            except Exception as err:  # noqa: BLE001 - handed to every waiter
+                batch.set_exception(err)
+            else:
+                batch.set_result(None)
+
+    @callback
+    def async_schedule_save(self) -> None:
+        """Write soon (and at the latest when Home Assistant stops)."""
+        self._store.async_delay_save(self.as_dict, SAVE_DELAY)
+
+
+# --- The endpoint -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class WebhookStats:
+    """What an endpoint saw; no header or payload value is kept."""
+
+    requests: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    body_bytes_read: int = 0
+    last_outcome: Outcome | None = None
+    last_status: int | None = None
+    by_outcome: dict[str, int] = field(default_factory=dict)
+
+    def record(self, result: IngressResult) -> None:
+        """Count one request's outcome."""
+        self.requests += 1
+        self.body_bytes_read += result.body_bytes_read
+        self.last_outcome = result.outcome
+        self.last_status = result.status
+        self.by_outcome[result.outcome.value] = (
+            self.by_outcome.get(result.outcome.value, 0) + 1
+        )
+        if result.outcome is Outcome.ACCEPTED:
+            self.accepted += 1
+        elif result.outcome is Outcome.DUPLICATE:
+            self.duplicates += 1
+        else:
+            self.refused += 1
+
+
+class WebhookEndpoint:
+    """One entry's webhook: ingress, replay guard, hand-off to the hub."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        hub: NotifyBridgeHub,
+        entry: NotifyBridgeConfigEntry,
+        runtime: SourceRuntime,
+        state: WebhookState,
+        ingress: IngressConfig,
+        parse: Parser,
+    ) -> None:
+        """Wire an entry's webhook; `register` makes it reachable."""
+        self.hass = hass
+        self.hub = hub
+        self.entry = entry
+        self.runtime = runtime
+        self.state = state
+        self.ingress = ingress
+        self.parse = parse
+        self.webhook_id: str = entry.data[CONF_WEBHOOK_ID]
+        self.stats = WebhookStats()
+
+    @callback
+    def register(self) -> None:
+        """Register with HA's webhook component until the entry unloads."""
+        webhook.async_register(
+            self.hass,
+            DOMAIN,
+            self.entry.title,
+            self.webhook_id,
+            self.async_handle,
+            local_only=bool(self.entry.data.get(CONF_LOCAL_ONLY, False)),
+            allowed_methods=["POST"],
+        )
+        endpoints = self.hass.data.setdefault(DATA_ENDPOINTS, {})
+        endpoints[self.entry.entry_id] = self
+
+        @callback
+        def unregister() -> None:
+            webhook.async_unregister(self.hass, self.webhook_id)
+            endpoints.pop(self.entry.entry_id, None)
+
+        self.entry.async_on_unload(unregister)
+
+    async def async_handle(
+        self, hass: HomeAssistant, webhook_id: str, request: web.Request
+    ) -> web.Response:
+        """Answer one request with the ingress's status; never raises."""
+        try:
+            result = await async_receive(
+                request,
+                self.ingress,
+                self._async_handoff,
+                replay_guard=self.state.replay
+                if self.ingress.delivery_id_header
+                else None,
+            )
+            self.stats.record(result)
+            return result.to_response()
+        except Exception:
+            # HA's webhook layer would answer 200; the sender must see the failure.
+            _LOGGER.exception("Webhook of %s failed", self.entry.title)
+            return web.json_response({"outcome": Outcome.ERROR.value}, status=500)
+
+    async def _async_handoff(self, inbound: InboundWebhook) -> None:
+        """Parse, persist the replay guard, then submit (before the ack)."""
+        event = self.parse(inbound)
+        if inbound.delivery_id is not None and self.ingress.delivery_id_header:
+            # A repeat after a restart must still be recognized: the claim is on disk
+            # before the sender hears that the delivery was accepted.
+            await self.state.async_save()
+        if event is not None:
+            self.hub.async_submit_event(self.entry, self.runtime, event)
+
+
+# --- Setup --------------------------------------------------------------------------------
+
+
+type RouteBuilder = Callable[[str, ConfigSubentry], Iterable[Route]]
+
+
+async def async_setup_webhook_source(
+    hass: HomeAssistant,
+    hub: NotifyBridgeHub,
+    entry: NotifyBridgeConfigEntry,
+    *,
+    ingress: IngressConfig,
+    build_routes: RouteBuilder,
+    parse: Callable[[WebhookState, InboundWebhook], BridgeEvent | None],
+) -> tuple[SourceRuntime, WebhookState]:
+    """Load state, give the routes to the hub and register the webhook."""
+    expanded: list[Route] = []
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_ROUTE:
+            expanded.extend(build_routes(entry.entry_id, subentry))
+    # One route per subentry for the runtime view; the router gets every expansion.
+    runtime = SourceRuntime(
+        routes=tuple({route.route_id: route for route in expanded}.values())
+    )
+    hub.set_routes(entry, tuple(expanded))
+    state = WebhookState(hass, entry.entry_id)
+    await state.async_load()
+    # Unloading (or reloading) writes what is still waiting for a delayed save, so the
+    # next setup starts from it.
+    entry.async_on_unload(state.async_save)
+    WebhookEndpoint(
+        hass, hub, entry, runtime, state, ingress, partial(parse, state)
+    ).register()
+    return runtime, state
+
+
+def route_variants(
+    subentry: ConfigSubentry,
+    source_entry_id: str,
+    variants: Iterable[tuple[frozenset[str], Mapping[str, Any], str]],
+) -> list[Route]:
+    """Return a subentry's routes, one per (event types, match, template) variant.
+
+    Variants must be disjoint (different values of one key, or disjoint event
+    types), so one event matches at most one of them and is dispatched once.
+    """
+    data = subentry.data
+    return [
+        Route(
+            route_id=subentry.subentry_id,
+            name=subentry.title,
+            source_entry_id=source_entry_id,
+            event_types=event_types,
+            match=freeze(match),
+            destinations=tuple(data.get(CONF_DESTINATIONS, ())),
+            template=template,
+            title_template=data.get(CONF_TITLE_TEMPLATE) or None,
+            **route_policy(data),
+        )
+        for event_types, match, template in variants
+    ]
+
+
+def value_variants(key: str, values: Iterable[str]) -> list[dict[str, str]]:
+    """Return one match per value (or a single empty match for "any")."""
+    unique = list(dict.fromkeys(values))
+    return [{key: value} for value in unique] or [{}]
+
+
+# --- Flows ----------------------------------------------------------------------------
+
+
+def clean_list(values: Any) -> list[str]:
+    """Return the non-empty stripped strings of a multiple text field, deduplicated."""
+    if isinstance(values, str):
+        values = [values]
+    return list(dict.fromkeys(str(v).strip() for v in values or () if str(v).strip()))
+
+
+# Turns a submitted entry form into entry data (without kind and webhook id) or field
+# errors; `current` is the entry's data when editing, `secret` the credential to keep.
+type SettingsBuilder = Callable[
+    [Mapping[str, Any], Mapping[str, Any], str],
+    Awaitable[tuple[dict[str, Any], dict[str, str]]],
+]
+# The unique id of an entry with the given data (None: no uniqueness).
+type UniqueId = Callable[[Mapping[str, Any]], str | None]
+
+
+def _no_unique_id(data: Mapping[str, Any]) -> str | None:
+    return None
+
+
+class WebhookEntryFlow(ConfigFlow):
+    """Create and edit webhook entries; shows the webhook URL and secret."""
+
+    _webhook_pending: tuple[str, dict[str, Any]] | None = None
+
+    def webhook_placeholders(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Return the URL and credential to show (in the create or edit step)."""
+        credential = next(
+            (
+                str(data[key])
+                for key in ("webhook_secret", "access_token", "secret")
+                if data.get(key)
+            ),
+            "-",
+        )
+        return {
+            "webhook_url": webhook_url(self.hass, data[CONF_WEBHOOK_ID]),
+            "secret": credential,
+        }
+
+    async def async_webhook_create_step(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        schema: vol.Schema,
+        settings: SettingsBuilder,
+        unique_id: UniqueId = _no_unique_id,
+    ) -> ConfigFlowResult:
+        """Validate the form, then show the URL and new secret before creating."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = await settings(user_input, {}, new_secret())
+            if not errors:
+                if (uid := unique_id(data)) is not None:
+                    await self.async_set_unique_id(uid)
+                    self._abort_if_unique_id_configured(
+                        error="already_configured_instance"
+                    )
+                data = {
+                    CONF_KIND: step_id,
+                    CONF_WEBHOOK_ID: async_generate_id(),
+                    **data,
+                }
+                return self.async_show_webhook(user_input[CONF_NAME], data)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+        )
+
+    async def async_webhook_reconfigure_step(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        schema: vol.Schema,
+        settings: SettingsBuilder,
+        secret_key: str,
+        unique_id: UniqueId = _no_unique_id,
+    ) -> ConfigFlowResult:
+        """Edit an entry; the URL and secret are shown again, the secret kept or new."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            secret = (
+                None if user_input.get(CONF_REGENERATE) else entry.data.get(secret_key)
+            )
+            data, errors = await settings(
+                user_input, entry.data, secret or new_secret()
+            )
+            if not errors:
+                if (uid := unique_id(data)) is not None:
+                    await self.async_set_unique_id(uid)
+                    self._abort_if_unique_id_mismatch(reason="different_instance")
+                kept = {key: entry.data[key] for key in (CONF_KIND, CONF_WEBHOOK_ID)}
+                return self.async_update_reload_and_abort(entry, data={**kept, **data})
+        # Credentials are never sent back to the form.
+        current = {
+            key: value for key, value in entry.data.items() if key not in SECRET_FIELDS
+        }
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or current
+            ),
+            errors=errors,
+            description_placeholders=self.webhook_placeholders(entry.data),
+        )
+
+    def async_show_webhook(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
+        """Show where to point the sender; the entry is created on submit."""
+        self._webhook_pending = (title, data)
+        return self.async_show_form(
+            step_id=SHOW_WEBHOOK_STEP,
+            data_schema=vol.Schema({}),
+            description_placeholders=self.webhook_placeholders(data),
+        )
+
+    async def async_step_show_webhook(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Create the entry once the user has copied the URL and secret."""
+        if self._webhook_pending is None:
+            return self.async_abort(reason="unknown")
+        title, data = self._webhook_pending
+        return self.async_create_entry(title=title, data=data)
+
+
+def name_field(default: str | None = None) -> dict[Any, Any]:
+    """Return the entry name field."""
+    key = (
+        vol.Required(CONF_NAME)
+        if default is None
+        else vol.Required(CONF_NAME, default=default)
+    )
+    return {key: TextSelector()}
+
+
+def url_selector() -> TextSelector:
+    """Return a URL text field."""
+    return TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+
+
+def optional_url(value: Any) -> tuple[str | None, dict[str, str]]:
+    """Validate an optional base URL: (normalized or None, errors)."""
+    if not value:
+        return None, {}
+    normalized = normalize_url(str(value))
+    if normalized is None:
+        return None, {CONF_URL: "invalid_url"}
+    return normalized, {}
+
+
+class WebhookRouteFlow(SubentryFormFlow):
+    """A webhook route: kind-specific filters, destinations and templates."""
+
+    # The message template may stay empty: each event type's default is used.
+    template_required = False
+    default_template: str | None = None
+
+    def _filters(self, defaults: Mapping[str, Any]) -> dict[Any, Any]:
+        raise NotImplementedError
+
+    def _validate_filters(self, user_input: dict[str, Any]) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
+        template_key = (
+            vol.Required(CONF_TEMPLATE, default=self.default_template)
+            if self.template_required
+            else vol.Optional(CONF_TEMPLATE)
+        )
+        return vol.Schema(
+            {
+                vol.Required(CONF_NAME): TextSelector(),
+                **self._filters(defaults),
+                vol.Required(CONF_DESTINATIONS): EntitySelector(
+                    EntitySelectorConfig(
+                        integration=DOMAIN, domain=Platform.NOTIFY, multiple=True
+                    )
+                ),
+                template_key: TextSelector(TextSelectorConfig(multiline=True)),
+                vol.Optional(CONF_TITLE_TEMPLATE): TextSelector(),
+                **route_policy_fields(),
+            }
+        )
+
+    def _validate(self, user_input: dict[str, Any]) -> dict[str, str]:
+        if errors := self._validate_filters(user_input):
+            return errors
+        if not user_input.get(CONF_DESTINATIONS):
+            return {CONF_DESTINATIONS: "no_destinations"}
+        for key in (CONF_TEMPLATE, CONF_TITLE_TEMPLATE):
+            text = (user_input.get(key) or "").strip()
+            try:
+                validate_template(text)
+            except TemplateError:
+                return {key: "invalid_template"}
+            user_input[key] = text
+        return {}

@@ -1,0 +1,211 @@
+"""The generic webhook source: bearer, HMAC or (local only) no auth; flows and setup."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigFlowResult, ConfigSubentry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    ObjectSelector,
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+)
+import voluptuous as vol
+
+from ..const import CONF_EVENT_DATA, CONF_TEMPLATE, SUBENTRY_ROUTE, EntryKind
+from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..pipeline.models import BridgeEvent, Route
+from ..sources import generic_webhook as generic
+from ..sources.ingress import AuthMode, InboundWebhook
+from . import Kind
+from ._webhook_common import (
+    CONF_LOCAL_ONLY,
+    CONF_REGENERATE,
+    WebhookEntryFlow,
+    WebhookRouteFlow,
+    WebhookState,
+    async_setup_webhook_source,
+    clean_list,
+    name_field,
+    route_variants,
+)
+
+TITLE: Final = "Webhook"
+CONF_EVENT_TYPES: Final = "event_types"
+# Entry fields besides the name, in form order (secret is generated, never typed).
+_SETTINGS: Final = (
+    generic.CONF_AUTH_MODE,
+    CONF_LOCAL_ONLY,
+    generic.CONF_TOKEN_HEADER,
+    generic.CONF_SIGNATURE_HEADER,
+    generic.CONF_SIGNATURE_PREFIX,
+    generic.CONF_TIMESTAMP_HEADER,
+    generic.CONF_IDEMPOTENCY_HEADER,
+    generic.CONF_EVENT_FIELD,
+)
+
+
+def _entry_schema(*, with_name: bool) -> vol.Schema:
+    fields: dict[Any, Any] = name_field(TITLE) if with_name else {}
+    fields.update(
+        {
+            vol.Required(
+                generic.CONF_AUTH_MODE, default=AuthMode.HMAC_SHA256.value
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[mode.value for mode in AuthMode],
+                    translation_key=generic.CONF_AUTH_MODE,
+                )
+            ),
+            vol.Required(CONF_LOCAL_ONLY, default=False): BooleanSelector(),
+            vol.Optional(
+                generic.CONF_TOKEN_HEADER, default=generic.DEFAULT_TOKEN_HEADER
+            ): TextSelector(),
+            vol.Optional(
+                generic.CONF_SIGNATURE_HEADER,
+                default=generic.DEFAULT_SIGNATURE_HEADER,
+            ): TextSelector(),
+            vol.Required(generic.CONF_SIGNATURE_PREFIX, default=False): (
+                BooleanSelector()
+            ),
+            vol.Optional(generic.CONF_TIMESTAMP_HEADER): TextSelector(),
+            vol.Optional(
+                generic.CONF_IDEMPOTENCY_HEADER,
+                default=generic.DEFAULT_IDEMPOTENCY_HEADER,
+            ): TextSelector(),
+            vol.Optional(
+                generic.CONF_EVENT_FIELD, default=generic.DEFAULT_EVENT_FIELD
+            ): TextSelector(),
+        }
+    )
+    if not with_name:
+        fields[vol.Required(CONF_REGENERATE, default=False)] = BooleanSelector()
+    return vol.Schema(fields)
+
+
+async def _async_settings(
+    user_input: Mapping[str, Any], current: Mapping[str, Any], secret: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the entry data (validated by the source's own rules) and errors."""
+    data = {
+        key: value.strip() if isinstance(value, str) else value
+        for key in _SETTINGS
+        if (value := user_input.get(key)) not in (None, "")
+    }
+    if data.get(generic.CONF_AUTH_MODE) != AuthMode.NONE:
+        data[generic.CONF_SECRET] = secret
+    try:
+        generic.GenericWebhookConfig.from_mapping(data)
+    except generic.ConfigError as err:
+        return {}, err.errors
+    return data, {}
+
+
+class WebhookSourceEntryFlow(WebhookEntryFlow):
+    """Config flow steps of the generic webhook source."""
+
+    async def async_step_webhook(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask how senders authenticate, then show the webhook URL and secret."""
+        return await self.async_webhook_create_step(
+            "webhook", user_input, _entry_schema(with_name=True), _async_settings
+        )
+
+    async def async_step_reconfigure_webhook(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Edit the authentication; shows the webhook URL and secret again."""
+        return await self.async_webhook_reconfigure_step(
+            "reconfigure_webhook",
+            user_input,
+            _entry_schema(with_name=False),
+            _async_settings,
+            generic.CONF_SECRET,
+        )
+
+
+class WebhookSourceRouteFlow(WebhookRouteFlow):
+    """Which event types (and payload values); destinations; template."""
+
+    template_required = True
+    default_template = generic.DEFAULT_TEMPLATE
+
+    def _filters(self, defaults: Mapping[str, Any]) -> dict[Any, Any]:
+        return {
+            vol.Optional(CONF_EVENT_TYPES): TextSelector(
+                TextSelectorConfig(multiple=True)
+            ),
+            vol.Optional(CONF_EVENT_DATA): ObjectSelector(),
+        }
+
+    def _validate_filters(self, user_input: dict[str, Any]) -> dict[str, str]:
+        match = user_input.get(CONF_EVENT_DATA) or {}
+        if not isinstance(match, dict) or not all(
+            isinstance(key, str) and generic.valid_field_path(key) for key in match
+        ):
+            return {CONF_EVENT_DATA: "invalid_event_data"}
+        user_input[CONF_EVENT_DATA] = match
+        user_input[CONF_EVENT_TYPES] = clean_list(user_input.get(CONF_EVENT_TYPES))
+        return {}
+
+
+def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:
+    """One pipeline route: event types (empty: any) and payload values to match."""
+    data = subentry.data
+    match = {
+        f"payload.{path}": value
+        for path, value in (data.get(CONF_EVENT_DATA) or {}).items()
+    }
+    return route_variants(
+        subentry,
+        source_entry_id,
+        [
+            (
+                frozenset(data.get(CONF_EVENT_TYPES) or ()),
+                match,
+                data.get(CONF_TEMPLATE) or generic.DEFAULT_TEMPLATE,
+            )
+        ],
+    )
+
+
+def _parse(
+    entry_id: str,
+    config: generic.GenericWebhookConfig,
+    state: WebhookState,
+    inbound: InboundWebhook,
+) -> BridgeEvent | None:
+    return generic.parse_generic_webhook(inbound, config).to_bridge_event(entry_id)
+
+
+async def async_setup_webhook(
+    hass: HomeAssistant, hub: NotifyBridgeHub, entry: NotifyBridgeConfigEntry
+) -> SourceRuntime:
+    """Register the webhook with the configured authentication."""
+    config = generic.GenericWebhookConfig.from_mapping(entry.data)
+    runtime, _ = await async_setup_webhook_source(
+        hass,
+        hub,
+        entry,
+        ingress=config.ingress_config(),
+        build_routes=build_routes,
+        parse=partial(_parse, entry.entry_id, config),
+    )
+    return runtime
+
+
+KIND = Kind(
+    kind=EntryKind.WEBHOOK,
+    platforms=(Platform.SENSOR,),
+    setup=async_setup_webhook,
+    entry_flow=WebhookSourceEntryFlow,
+    subentry_flows={SUBENTRY_ROUTE: WebhookSourceRouteFlow},
+)

@@ -1,0 +1,143 @@
+"""Media of Immich events: bounded downloads, shared between the routes of one poll.
+
+Bytes are handed to targets as `MediaItem`s with an identity (`immich:<asset>:<variant>`)
+so a target's upload cache (the Telegram `file_id` cache) hits on re-sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ...pipeline.models import MediaItem, MediaType
+from .client import (
+    AssetDetails,
+    AssetType,
+    ImmichAuthError,
+    ImmichClient,
+    ImmichError,
+    MediaVariant,
+)
+from .diff import media_item
+from .routes import RouteConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+# Per item: stills stay small; videos and originals up to the Bot API upload cap.
+MAX_STILL_BYTES = 20 * 1024 * 1024
+MAX_LARGE_BYTES = 50 * 1024 * 1024
+# Per event, across its items: bounds the memory one notification can hold.
+MAX_EVENT_BYTES = 100 * 1024 * 1024
+DOWNLOAD_CONCURRENCY = 4
+
+
+def byte_bound(variant: MediaVariant) -> int:
+    """Return the largest download accepted for a rendition."""
+    if variant in (MediaVariant.THUMBNAIL, MediaVariant.PREVIEW):
+        return MAX_STILL_BYTES
+    return MAX_LARGE_BYTES
+
+
+def variant_for_type(media_type: MediaType) -> MediaVariant:
+    """Return the rendition the `send` action fetches for a requested media type."""
+    if media_type is MediaType.VIDEO:
+        return MediaVariant.PLAYBACK
+    if media_type is MediaType.DOCUMENT:
+        return MediaVariant.ORIGINAL
+    return MediaVariant.PREVIEW
+
+
+class MediaFetcher:
+    """Downloads renditions for one batch of events; each one at most once."""
+
+    def __init__(self, client: ImmichClient) -> None:
+        """Start with an empty cache."""
+        self._client = client
+        self._cache: dict[tuple[str, MediaVariant], MediaItem | None] = {}
+        self._limit = asyncio.Semaphore(DOWNLOAD_CONCURRENCY)
+        # Set when the server refused the key; the caller starts reauth.
+        self.auth_failed = False
+
+    async def async_for_route(
+        self, route: RouteConfig, assets: tuple[AssetDetails, ...]
+    ) -> tuple[MediaItem, ...]:
+        """Return the media a route sends for added assets, bounded in count and bytes."""
+        wanted = [
+            (asset, variant)
+            for asset in assets
+            if (variant := route.media_variant(asset)) is not None
+        ][: route.max_media]
+        items = await asyncio.gather(
+            *(self._async_fetch(asset, variant) for asset, variant in wanted)
+        )
+        kept: list[MediaItem] = []
+        total = 0
+        for item in items:
+            if item is None or item.data is None:
+                continue
+            if total + len(item.data) > MAX_EVENT_BYTES:
+                _LOGGER.debug("Media budget of one event reached; rest left out")
+                break
+            total += len(item.data)
+            kept.append(item)
+        return tuple(kept)
+
+    async def _async_fetch(
+        self, asset: AssetDetails, variant: MediaVariant
+    ) -> MediaItem | None:
+        key = (asset.id, variant)
+        if key in self._cache:
+            return self._cache[key]
+        async with self._limit:
+            item = await self._async_download(asset, variant)
+        self._cache[key] = item
+        return item
+
+    async def _async_download(
+        self, asset: AssetDetails, variant: MediaVariant
+    ) -> MediaItem | None:
+        try:
+            blob = await self._client.async_download(
+                asset.id, variant, max_bytes=byte_bound(variant)
+            )
+        except ImmichAuthError:
+            self.auth_failed = True
+            return None
+        except ImmichError as err:
+            # The notification still goes out, without this item.
+            _LOGGER.warning("Media of %s not sent: %s", asset.id, err)
+            return None
+        return media_item(asset, blob)
+
+
+async def async_fetch_one(
+    client: ImmichClient, asset_id: str, media_type: MediaType
+) -> MediaItem:
+    """Download one asset for the `send` action; raises ImmichError subclasses."""
+    variant = variant_for_type(media_type)
+    blob = await client.async_download(asset_id, variant, max_bytes=byte_bound(variant))
+    asset_type = AssetType.VIDEO if media_type is MediaType.VIDEO else AssetType.IMAGE
+    item = media_item(
+        AssetDetails(
+            id=asset_id,
+            type=asset_type,
+            file_name="",
+            taken_at=None,
+            owner_id="",
+            owner_name=None,
+            description=None,
+            people=(),
+            city=None,
+            country=None,
+            favorite=False,
+            rating=None,
+            updated_at="",
+            ready=True,
+        ),
+        blob,
+    )
+    if media_type is MediaType.DOCUMENT:
+        return MediaItem(
+            type=MediaType.DOCUMENT, data=item.data, identity=item.identity
+        )
+    return item

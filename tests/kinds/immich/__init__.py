@@ -1,0 +1,1 @@
+"""Tests of the Immich source in Home Assistant."""

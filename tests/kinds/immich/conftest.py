@@ -1,0 +1,170 @@
+"""Fixtures of the Immich source tests: a real fake server and a real HA core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigSubentryDataWithId
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.hub import DATA_HUB, DestinationRuntime
+from custom_components.notify_bridge.pipeline.models import (
+    DeliveryResult,
+    Notification,
+    OutputFormat,
+)
+from custom_components.notify_bridge.sources.immich.coordinator import (
+    ImmichCoordinator,
+    loaded_coordinators,
+)
+from tests.conftest import DEMO_ENTITY, route
+from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
+
+IMMICH_ENTRY_ID = "immich_entry"
+ROUTE_ID = "route_family"
+ALL_EVENTS = [
+    "assets_added",
+    "assets_removed",
+    "album_renamed",
+    "album_deleted",
+    "sharing_changed",
+]
+
+
+@pytest.fixture(params=[2, 3], ids=["v2", "v3"])
+async def server(
+    request: pytest.FixtureRequest, socket_enabled: None
+) -> AsyncIterator[FakeImmichServer]:
+    """A started fake Immich server of each major version."""
+    fake = FakeImmichServer(version=request.param)
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def v3(socket_enabled: None) -> AsyncIterator[FakeImmichServer]:
+    """A started fake Immich v3 server (for version-independent tests)."""
+    fake = FakeImmichServer(version=3)
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+def route_data(albums: list[str], **overrides: Any) -> dict[str, Any]:
+    """Return the data of an Immich route subentry."""
+    data: dict[str, Any] = {
+        "albums": albums,
+        "events": ALL_EVENTS,
+        "favorites_only": False,
+        "asset_types": [],
+        "people": [],
+        "media": "thumbnail",
+        "max_media": 10,
+        "destinations": [DEMO_ENTITY],
+    }
+    data.update(overrides)
+    return data
+
+
+def immich_route(
+    albums: list[str], subentry_id: str = ROUTE_ID, title: str = "Family", **kw: Any
+) -> ConfigSubentryDataWithId:
+    """Describe an Immich route subentry."""
+    return route(subentry_id, title, route_data(albums, **kw))
+
+
+def immich_entry(
+    hass: HomeAssistant,
+    fake: FakeImmichServer,
+    routes: list[ConfigSubentryDataWithId],
+    entry_id: str = IMMICH_ENTRY_ID,
+) -> MockConfigEntry:
+    """Add an Immich source entry for the fake server."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Alice @ 127.0.0.1",
+        data={
+            "kind": "immich",
+            "url": fake.url,
+            "api_key": API_KEY,
+            "verify_ssl": True,
+            "user_id": ME_ID,
+        },
+        unique_id=f"{ME_ID}@{fake.url}",
+        entry_id=entry_id,
+        subentries_data=routes,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def setup_all(hass: HomeAssistant) -> None:
+    """Set up Notify Bridge with every entry added so far."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+
+
+def messages(hass: HomeAssistant) -> list[str]:
+    """Return the persistent notifications' messages, oldest first."""
+    return [
+        item["message"]
+        for item in persistent_notification._async_get_or_create_notifications(
+            hass
+        ).values()
+    ]
+
+
+def coordinator(
+    hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID
+) -> ImmichCoordinator:
+    """Return the loaded coordinator of an entry."""
+    return loaded_coordinators(hass)[entry_id]
+
+
+async def poll(hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID) -> None:
+    """Poll now through the refresh action and wait for deliveries."""
+    await hass.services.async_call(
+        DOMAIN, "refresh", {"config_entry_id": entry_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+class RecordingDestination:
+    """A destination that keeps every notification (media bytes included)."""
+
+    destination_id = "recorder"
+    name = "Recorder"
+    output_format = OutputFormat.PLAIN
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.notifications: list[Notification] = []
+
+    async def async_deliver(self, notification: Notification) -> DeliveryResult:
+        """Keep the notification."""
+        self.notifications.append(notification)
+        return DeliveryResult(
+            destination_id=self.destination_id,
+            destination_name=self.name,
+            success=True,
+            messages_sent=1,
+            media_delivered=len(notification.media),
+        )
+
+
+@pytest.fixture
+async def recorder(hass: HomeAssistant) -> RecordingDestination:
+    """A recording destination known to the hub (routes name it by its id)."""
+    await setup_all(hass)
+    destination = RecordingDestination()
+    hass.data[DATA_HUB].register_destination(
+        DestinationRuntime(destination=destination, entry_id="tests")
+    )
+    return destination

@@ -1,0 +1,359 @@
+"""Config flow of the Immich source: entry, errors, reauth, reconfigure, routes."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.kinds.immich import normalize_url
+from tests.conftest import DEMO_ENTITY
+from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
+
+from .conftest import (
+    IMMICH_ENTRY_ID,
+    ROUTE_ID,
+    immich_entry,
+    immich_route,
+    route_data,
+    setup_all,
+)
+
+
+async def _start(hass: HomeAssistant) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert "immich" in result["menu_options"]
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "immich"}
+    )
+
+
+def _form(url: str, api_key: str = API_KEY) -> dict[str, Any]:
+    return {"url": url, "api_key": api_key, "verify_ssl": True}
+
+
+async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> None:
+    """Validated against the server; unique id from user and server; title."""
+    result = await _start(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "immich"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(f"{server.url}/api/")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Alice @ 127.0.0.1"
+    assert result["data"] == {
+        "kind": "immich",
+        "url": server.url,
+        "api_key": API_KEY,
+        "verify_ssl": True,
+        "user_id": ME_ID,
+    }
+    assert result["result"].unique_id.startswith(f"{ME_ID}@127.0.0.1:")
+    assert server.paths["/api/server/ping"] == 1
+    assert server.paths["/api/server/version"] == 1
+    assert server.paths["/api/users/me"] == 1
+
+    # The same user on the same server again: aborted.
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(server.url)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "immich_already_configured"
+
+
+@pytest.mark.parametrize(
+    ("prepare", "url", "error"),
+    [
+        (None, "ftp://nowhere", {"url": "invalid_url"}),
+        (None, "not a url at all", {"url": "invalid_url"}),
+        (lambda s: None, "WRONG_KEY", {"base": "invalid_auth"}),
+        (
+            lambda s: s.fail(500, path="/api/server/version"),
+            None,
+            {"base": "cannot_connect"},
+        ),
+        (lambda s: s.garbage(path="/api/server/ping"), None, {"base": "not_immich"}),
+    ],
+    ids=["scheme", "garbage-url", "auth", "server-error", "not-immich"],
+)
+async def test_entry_errors(
+    hass: HomeAssistant,
+    v3: FakeImmichServer,
+    prepare: Any,
+    url: str | None,
+    error: dict[str, str],
+) -> None:
+    """Each failure is a translated form error; fixing it creates the entry."""
+    if prepare is not None:
+        prepare(v3)
+    api_key = "wrong" if url == "WRONG_KEY" else API_KEY
+    target = v3.url if url in (None, "WRONG_KEY") else url
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(target, api_key)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == error
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(v3.url)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_entry_unreachable_and_unknown(
+    hass: HomeAssistant, v3: FakeImmichServer
+) -> None:
+    """A closed port is cannot_connect; an unexpected exception is unknown."""
+    url = v3.url
+    await v3.close()
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(url)
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    with patch(
+        "custom_components.notify_bridge.kinds.immich.ImmichClient.async_validate",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form(url)
+        )
+    assert result["errors"] == {"base": "unknown"}
+
+
+def test_normalize_url() -> None:
+    """Trailing slashes and /api are dropped; other schemes refused."""
+    assert normalize_url(" https://photos.example.com/api/ ") == (
+        "https://photos.example.com"
+    )
+    assert normalize_url("http://host:2283/immich/") == "http://host:2283/immich"
+    assert normalize_url("mailto:someone@example.com") is None
+    assert normalize_url("http://[::1") is None
+
+
+async def test_reauth_on_401(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """A refused key during polling starts reauth; a new key of the same user fixes it."""
+    album = v3.create_album("One", 1)
+    entry = immich_entry(hass, v3, [immich_route([album])])
+    await setup_all(hass)
+    v3.api_key = "rotated-key"
+    coordinator = hass.data["notify_bridge_immich"][IMMICH_ENTRY_ID]
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert len(flows) == 1
+    flow = flows[0]
+    assert flow["context"]["source"] == "reauth"
+    assert flow["step_id"] == "reauth_immich_confirm"
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"api_key": "still-wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"api_key": "rotated-key"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data["api_key"] == "rotated-key"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_at_setup_and_wrong_account(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """A key refused at start-up starts reauth; another user's key is refused."""
+    entry = immich_entry(hass, v3, [])
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "user_id": "someone-else"}
+    )
+    v3.api_key = "new-key"
+    await setup_all(hass)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"api_key": "new-key"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+
+
+async def test_reconfigure(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """Reconfigure validates, keeps the user, and updates the unique id."""
+    entry = immich_entry(hass, v3, [])
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        data={"kind": "immich", "url": v3.url, "api_key": API_KEY, "user_id": ME_ID},
+        unique_id=f"{ME_ID}@localhost:{v3.url.rsplit(':', 1)[1]}",
+    )
+    other.add_to_hass(hass)
+    await setup_all(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_immich"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(v3.url, "wrong")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**_form(f"{v3.url}/api"), "verify_ssl": False}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["verify_ssl"] is False
+    assert entry.data["url"] == v3.url
+
+    # Another entry already watches this user through "localhost".
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(v3.url.replace("127.0.0.1", "localhost"))
+    )
+    assert result["reason"] == "immich_already_configured"
+
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "user_id": "someone-else"}
+    )
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(v3.url)
+    )
+    assert result["reason"] == "wrong_account"
+
+
+# --- routes ---------------------------------------------------------------------------
+
+
+async def _start_route(hass: HomeAssistant) -> dict[str, Any]:
+    return await hass.config_entries.subentries.async_init(
+        (IMMICH_ENTRY_ID, "route"), context={"source": SOURCE_USER}
+    )
+
+
+def _route_input(album_ids: list[str], **overrides: Any) -> dict[str, Any]:
+    data = {"name": "Family", **route_data(album_ids)}
+    data.update(overrides)
+    return data
+
+
+async def test_route_flow(
+    hass: HomeAssistant, target_entry: Any, server: FakeImmichServer
+) -> None:
+    """Albums are listed from the server; each mistake is a form error."""
+    holiday = server.create_album("Holiday", 2)
+    server.create_album("Archive", 1)
+    entry = immich_entry(hass, server, [])
+    await setup_all(hass)
+    result = await _start_route(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "immich"
+    assert result["description_placeholders"] == {"albums": "2"}
+    albums = result["data_schema"].schema["albums"].config["options"]
+    assert [option["label"] for option in albums] == ["Archive (1)", "Holiday (2)"]
+
+    for overrides, error in (
+        ({"albums": []}, {"albums": "no_albums"}),
+        ({"events": []}, {"events": "no_events"}),
+        ({"destinations": []}, {"destinations": "no_destinations"}),
+        (
+            {"template_album_renamed": "{{ broken"},
+            {"template_album_renamed": "invalid_template"},
+        ),
+    ):
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], _route_input([holiday], **overrides)
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == error
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        _route_input([holiday], people=[" Ann ", ""], max_media=3.0),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    subentry = next(iter(entry.subentries.values()))
+    assert subentry.title == "Family"
+    assert subentry.data["albums"] == [holiday]
+    assert subentry.data["people"] == ["Ann"]
+    assert subentry.data["max_media"] == 3
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_route_flow_server_down(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """Without the server the albums cannot be listed: a translated abort."""
+    immich_entry(hass, v3, [])
+    await setup_all(hass)
+    v3.fail(503, path="/api/albums")
+    result = await _start_route(hass)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "cannot_connect"
+    v3.fail(401, path="/api/albums")
+    result = await _start_route(hass)
+    assert result["reason"] == "invalid_auth"
+
+
+async def test_route_flow_entry_not_loaded(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """A route can be added while the source is not loaded (its own client)."""
+    album = v3.create_album("Holiday", 1)
+    entry = immich_entry(hass, v3, [])
+    result = await _start_route(hass)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _route_input([album])
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert len(entry.subentries) == 1
+
+
+async def test_route_reconfigure(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """Editing keeps configured albums that vanished selectable."""
+    album = v3.create_album("Holiday", 1)
+    entry = immich_entry(
+        hass, v3, [immich_route([album, "0a0a0a0a-0000-4000-8000-000000000000"])]
+    )
+    await setup_all(hass)
+    result = await entry.start_subentry_reconfigure_flow(hass, "route", ROUTE_ID)
+    assert result["step_id"] == "immich_reconfigure"
+    labels = [
+        option["label"]
+        for option in result["data_schema"].schema["albums"].config["options"]
+    ]
+    assert labels == ["Holiday (1)", "0a0a0a0a-0000-4000-8000-000000000000 (not found)"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _route_input([], name="Renamed")
+    )
+    assert result["errors"] == {"albums": "no_albums"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        _route_input([album], name="Renamed", destinations=[DEMO_ENTITY]),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries[ROUTE_ID].title == "Renamed"
+    assert entry.subentries[ROUTE_ID].data["albums"] == [album]
+
+    v3.fail(500, path="/api/albums")
+    result = await entry.start_subentry_reconfigure_flow(hass, "route", ROUTE_ID)
+    assert result["reason"] == "cannot_connect"

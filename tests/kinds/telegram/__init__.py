@@ -1,0 +1,1 @@
+"""Tests of the Telegram target's Home Assistant side."""

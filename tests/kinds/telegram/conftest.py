@@ -1,0 +1,157 @@
+"""Fixtures of the Telegram target tests: the real fake Bot API and a real HA core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.kinds import telegram as telegram_kind
+from custom_components.notify_bridge.net import UrlPolicy
+from custom_components.notify_bridge.targets.telegram import RateLimits, RetryPolicy
+from custom_components.notify_bridge.targets.telegram.setup import (
+    destination_unique_id,
+)
+from tests.fakes.telegram_server import FakeTelegramServer
+
+TG_ENTRY_ID = "telegram_entry"
+BOT_ID = 123456
+BOT_USERNAME = "notify_bridge_test_bot"
+FORUM_CHAT = -1001234567890
+TOPIC_DEST_ID = "dest_topic"
+TOPIC_ENTITY = "notify.family_topic"
+PRIVATE_DEST_ID = "dest_ann"
+PRIVATE_ENTITY = "notify.ann"
+
+# Pacing that never waits noticeably (pacing has its own tests in tests/targets).
+FAST = RateLimits(
+    per_chat_interval=0.0,
+    group_max=1000,
+    group_window=0.001,
+    global_max=1000,
+    global_window=0.001,
+)
+
+
+@pytest.fixture(autouse=True)
+def fast_telegram(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the sender's retries and pacing, but in milliseconds."""
+    monkeypatch.setattr(telegram_kind, "RATE_LIMITS", FAST)
+    monkeypatch.setattr(telegram_kind, "SEND_RETRY", RetryPolicy(backoff=0.001))
+
+
+@pytest.fixture
+def allow_loopback_media(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let media downloads reach the fake's media server on 127.0.0.1 (tests only)."""
+    monkeypatch.setattr(
+        telegram_kind, "URL_POLICY", UrlPolicy(allowlist=("127.0.0.1/32",))
+    )
+
+
+@pytest.fixture
+async def server(socket_enabled: None) -> AsyncIterator[FakeTelegramServer]:
+    """The fake Bot API; every test also asserts no call broke the Bot API spec."""
+    async with FakeTelegramServer(bot_id=BOT_ID, username=BOT_USERNAME) as fake:
+        yield fake
+        assert fake.spec_violations == []
+
+
+def tg_destination(
+    subentry_id: str, title: str, chat_id: int | str, **options: Any
+) -> ConfigSubentryDataWithId:
+    """Describe a Telegram destination subentry."""
+    data = {
+        "chat_id": str(chat_id),
+        "disable_notification": False,
+        "send_large_videos_as_documents": False,
+        **options,
+    }
+    return ConfigSubentryDataWithId(
+        subentry_id=subentry_id,
+        subentry_type="destination",
+        title=title,
+        unique_id=destination_unique_id(chat_id, options.get("message_thread_id")),
+        data=data,
+    )
+
+
+@pytest.fixture
+def tg_destinations() -> list[ConfigSubentryDataWithId]:
+    """A forum topic posted to silently, and a private chat."""
+    return [
+        tg_destination(
+            TOPIC_DEST_ID,
+            "Family topic",
+            FORUM_CHAT,
+            message_thread_id=5,
+            disable_notification=True,
+        ),
+        tg_destination(PRIVATE_DEST_ID, "Ann", 42),
+    ]
+
+
+@pytest.fixture
+def tg_options() -> dict[str, Any]:
+    """Extra entry data of the Telegram entry (tests may override)."""
+    return {}
+
+
+def telegram_entry(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    destinations: list[ConfigSubentryDataWithId],
+    **extra: Any,
+) -> MockConfigEntry:
+    """Add a Telegram target entry whose bot talks to the fake (self-hosted URL)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"@{BOT_USERNAME}",
+        data={
+            "kind": "telegram",
+            "bot_token": server.token,
+            "api_base_url": server.api_root,
+            "bot_id": BOT_ID,
+            "username": BOT_USERNAME,
+            **extra,
+        },
+        unique_id=str(BOT_ID),
+        entry_id=TG_ENTRY_ID,
+        subentries_data=destinations,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+def tg_entry(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    tg_destinations: list[ConfigSubentryDataWithId],
+    tg_options: dict[str, Any],
+) -> MockConfigEntry:
+    """The Telegram target entry (not set up yet)."""
+    return telegram_entry(hass, server, tg_destinations, **tg_options)
+
+
+@pytest.fixture
+async def setup_telegram(
+    hass: HomeAssistant, tg_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """Set up Notify Bridge with the Telegram entry; unload it (closing the bot) after."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    yield tg_entry
+    if tg_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(tg_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+def sends(server: FakeTelegramServer) -> list[Any]:
+    """Return the successful send calls the fake received."""
+    return server.messages

@@ -1,0 +1,516 @@
+"""Config and subentry flows of the Telegram target, against the fake Bot API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.kinds.telegram import TelegramRuntime
+from custom_components.notify_bridge.targets.telegram import (
+    OFFICIAL_LIMITS,
+    SELF_HOSTED_LIMITS,
+)
+from custom_components.notify_bridge.targets.telegram.limits import MB
+from custom_components.notify_bridge.targets.telegram.setup import (
+    destination_unique_id,
+    limits_from_options,
+    normalize_api_base_url,
+    parse_chat_id,
+    parse_thread_id,
+    redact,
+)
+from tests.fakes.telegram_server import FakeTelegramServer
+
+from .conftest import (
+    BOT_ID,
+    BOT_USERNAME,
+    FORUM_CHAT,
+    PRIVATE_DEST_ID,
+    TOPIC_DEST_ID,
+)
+
+STRINGS = json.loads(
+    (
+        Path(__file__).parents[3] / "custom_components/notify_bridge/strings.json"
+    ).read_text(encoding="utf-8")
+)
+
+
+async def _start(hass: HomeAssistant) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert "telegram" in result["menu_options"]
+    # Offered right after the home_assistant target.
+    assert result["menu_options"][:2] == ["home_assistant", "telegram"]
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "telegram"}
+    )
+
+
+async def test_create_entry(hass: HomeAssistant, server: FakeTelegramServer) -> None:
+    """getMe validates the token first; unique id = bot id, title = @username."""
+    result = await _start(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "telegram"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"bot_token": server.token, "api_base_url": f"{server.api_root}/bot/"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"@{BOT_USERNAME}"
+    assert result["data"] == {
+        "kind": "telegram",
+        "bot_token": server.token,
+        "api_base_url": server.api_root,
+        "bot_id": BOT_ID,
+        "username": BOT_USERNAME,
+    }
+    entry = result["result"]
+    assert entry.unique_id == str(BOT_ID)
+    assert [c.method for c in server.calls].count("getMe") >= 2  # flow + setup
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert isinstance(entry.runtime_data, TelegramRuntime)
+
+    # The same bot again: aborted.
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_token_then_right_one(
+    hass: HomeAssistant, server: FakeTelegramServer
+) -> None:
+    """A refused token is a translated form error; the flow can go on."""
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"bot_token": "999:WRONG-token", "api_base_url": server.api_root},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+    # The token is never sent back to the browser as a suggested value.
+    assert "999:WRONG-token" not in repr(result["data_schema"].schema)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "bot_token": server.token,
+            "api_base_url": server.api_root,
+            "max_upload_mb": 300,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["max_upload_mb"] == 300
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("form", "errors"),
+    [
+        ({"bot_token": "not a token"}, {"bot_token": "invalid_token_format"}),
+        (
+            {"bot_token": "1:a", "api_base_url": "ftp://x"},
+            {"api_base_url": "invalid_url"},
+        ),
+        (
+            {"bot_token": "1:a", "api_base_url": "http://"},
+            {"api_base_url": "invalid_url"},
+        ),
+        (
+            {"bot_token": "123456:TEST-TOKEN", "api_base_url": "http://127.0.0.1:9"},
+            {"base": "cannot_connect"},
+        ),
+    ],
+)
+async def test_form_errors(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    form: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Malformed token, bad URL, unreachable server: translated errors."""
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    for key in errors.values():
+        assert key in STRINGS["config"]["error"]
+
+
+async def test_unexpected_error(
+    hass: HomeAssistant, server: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anything unforeseen is 'unknown', logged, never a crash of the flow."""
+
+    async def boom(bot: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(
+        "custom_components.notify_bridge.kinds.telegram.async_identify", boom
+    )
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
+    )
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def test_reauth_when_token_refused_at_setup(
+    hass: HomeAssistant, server: FakeTelegramServer, tg_entry: MockConfigEntry
+) -> None:
+    """A revoked token fails setup with reauth; the new token of the same bot fixes it."""
+    server.token = "123456:NEW-TOKEN"
+    assert not await hass.config_entries.async_setup(tg_entry.entry_id)
+    await hass.async_block_till_done()
+    assert tg_entry.state is ConfigEntryState.SETUP_ERROR
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["source"] == "reauth"
+    assert flow["step_id"] == "reauth_telegram_confirm"
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"bot_token": "123456:STILL-OLD"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["description_placeholders"]["bot"] == f"@{BOT_USERNAME}"
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"bot_token": "123456:NEW-TOKEN"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert tg_entry.data["bot_token"] == "123456:NEW-TOKEN"
+    assert tg_entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(tg_entry.entry_id)
+
+
+async def test_reauth_other_bot_refused(
+    hass: HomeAssistant, server: FakeTelegramServer, tg_entry: MockConfigEntry
+) -> None:
+    """A token of another bot does not replace this bot's token."""
+    result = await tg_entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_telegram_confirm"
+    server.bot_id = 777
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"bot_token": server.token}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_bot"
+    assert "wrong_bot" in STRINGS["config"]["abort"]
+
+
+async def test_setup_not_ready_when_unreachable(
+    hass: HomeAssistant, server: FakeTelegramServer, tg_entry: MockConfigEntry
+) -> None:
+    """A Bot API answering 502 at start-up: retried later, no reauth."""
+    server.fail_next("Bad Gateway", status=502, method="getMe", times=5)
+    await hass.config_entries.async_setup(tg_entry.entry_id)
+    await hass.async_block_till_done()
+    assert tg_entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    server.scripted.clear()
+    await hass.config_entries.async_unload(tg_entry.entry_id)
+
+
+async def test_reconfigure(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """Token and Bot API server can change; the bot must stay the same."""
+    entry = setup_telegram
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_telegram"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"bot_token": server.token, "api_base_url": "nope"},
+    )
+    assert result["errors"] == {"api_base_url": "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"api_base_url": server.api_root, "max_upload_mb": 100},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["bot_token"] == server.token  # empty field: token kept
+    await hass.async_block_till_done()
+    assert entry.data["max_upload_mb"] == 100
+    assert entry.state is ConfigEntryState.LOADED
+    bot = entry.runtime_data.bot
+    assert bot.limits.video_bytes == 100 * MB
+    assert len(entry.subentries) == 2  # destinations kept
+
+    server.bot_id = 777
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_bot"
+
+
+# --- destinations ---------------------------------------------------------------------
+
+UPDATES = [
+    {"update_id": 1, "message": {"message_id": 1, "date": 0,
+     "chat": {"id": 42, "type": "private", "first_name": "Ann"}, "text": "hi"}},
+    {"update_id": 2, "message": {"message_id": 2, "date": 0, "message_thread_id": 5,
+     "chat": {"id": FORUM_CHAT, "type": "supergroup", "title": "Family",
+              "is_forum": True}, "text": "x"}},
+]  # fmt: skip
+
+
+async def _add_destination(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "destination"), context={"source": SOURCE_USER}
+    )
+
+
+def _options(result: dict[str, Any]) -> list[dict[str, str]]:
+    schema = result["data_schema"].schema
+    selector = next(v for k, v in schema.items() if k == "chat_id")
+    return selector.config["options"]
+
+
+@pytest.mark.parametrize("tg_destinations", [[]])
+async def test_destination_with_suggested_chats(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """Chats the bot saw are offered; a forum topic, silent, is created."""
+    entry = setup_telegram
+    server.updates = UPDATES
+    result = await _add_destination(hass, entry)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "telegram"
+    assert _options(result) == [
+        {
+            "value": str(FORUM_CHAT),
+            "label": f"Family (supergroup, {FORUM_CHAT}, topic 5)",
+        },
+        {"value": "42", "label": "Ann (private, 42)"},
+    ]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "chat_id": str(FORUM_CHAT),
+            "message_thread_id": 5.0,
+            "disable_notification": True,
+            "send_large_videos_as_documents": True,
+            "language": "de",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Family #5"
+    assert result["data"] == {
+        "chat_id": str(FORUM_CHAT),
+        "message_thread_id": 5,
+        "disable_notification": True,
+        "send_large_videos_as_documents": True,
+        "language": "de",
+    }
+    await hass.async_block_till_done()
+    (subentry,) = entry.subentries.values()
+    assert subentry.unique_id == f"{FORUM_CHAT}/5"
+    # The entry reloaded with the new destination: its notify entity exists.
+    assert hass.states.get("notify.family_5") is not None
+
+    # Same chat and topic again: aborted.
+    result = await _add_destination(hass, entry)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"chat_id": str(FORUM_CHAT), "message_thread_id": 5}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+    # The General topic (1) is the chat itself; a named destination, quiet hours.
+    result = await _add_destination(hass, entry)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "chat_id": "@Family_Channel",
+            "name": "Channel",
+            "quiet_start": "22:00:00",
+            "quiet_end": "07:00:00",
+            "quiet_mode": "silent",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Channel"
+    assert result["data"]["chat_id"] == "@Family_Channel"
+    assert result["data"]["quiet_mode"] == "silent"
+    await hass.async_block_till_done()
+    result = await _add_destination(hass, entry)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"chat_id": "@family_channel", "message_thread_id": 1}
+    )
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize("tg_destinations", [[]])
+async def test_destination_form_errors(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """Bad chat ids, topic ids and quiet hours are translated form errors."""
+    result = await _add_destination(hass, setup_telegram)
+    assert _options(result) == []  # no pending updates: nothing to suggest
+    errors_block = STRINGS["config_subentries"]["destination"]["error"]
+    cases = [
+        ({"chat_id": "not a chat"}, {"chat_id": "invalid_chat_id"}),
+        ({"chat_id": "@ab"}, {"chat_id": "invalid_chat_id"}),
+        ({"chat_id": "42", "message_thread_id": 2.5}, {"message_thread_id": "invalid_thread_id"}),
+        ({"chat_id": "42", "quiet_start": "22:00:00"}, {"quiet_end": "quiet_hours_incomplete"}),
+        ({"chat_id": "42", "quiet_end": "07:00:00"}, {"quiet_start": "quiet_hours_incomplete"}),
+        (
+            {"chat_id": "42", "quiet_start": "22:00:00", "quiet_end": "22:00:00"},
+            {"quiet_end": "quiet_hours_empty"},
+        ),
+    ]  # fmt: skip
+    for form, errors in cases:
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], form
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == errors
+        for key in errors.values():
+            assert key in errors_block
+    # getUpdates is asked once per flow, not on every error.
+    assert len(server.calls_to("getUpdates")) == 1
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"chat_id": "42"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "42"
+
+
+@pytest.mark.parametrize("tg_destinations", [[]])
+async def test_destination_when_webhook_set(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """With a webhook, the form says why no chats are offered instead of failing."""
+    server.webhook_url = "https://example.invalid/hook"
+    result = await _add_destination(hass, setup_telegram)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "telegram_webhook"
+    assert _options(result) == []
+    step = STRINGS["config_subentries"]["destination"]["step"]["telegram_webhook"]
+    assert "webhook" in step["description"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"chat_id": "42", "name": "Ann"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_destination_flow_with_entry_not_loaded(
+    hass: HomeAssistant, server: FakeTelegramServer, tg_entry: MockConfigEntry
+) -> None:
+    """Suggestions work with a temporary bot when the entry is not loaded."""
+    server.updates = UPDATES
+    result = await _add_destination(hass, tg_entry)
+    assert [o["value"] for o in _options(result)] == [str(FORUM_CHAT), "42"]
+    # A failing getUpdates only means no suggestions.
+    server.fail_next("Internal Server Error", status=500, method="getUpdates")
+    result = await _add_destination(hass, tg_entry)
+    assert _options(result) == []
+    assert result["step_id"] == "telegram"
+
+
+async def test_destination_reconfigure(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """Editing keeps the subentry; moving onto another destination's chat aborts."""
+    entry = setup_telegram
+    result = await entry.start_subentry_reconfigure_flow(
+        hass, "destination", PRIVATE_DEST_ID
+    )
+    assert result["step_id"] == "telegram_reconfigure"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"chat_id": "42", "name": "Ann (silent)", "disable_notification": True},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    subentry = entry.subentries[PRIVATE_DEST_ID]
+    assert subentry.title == "Ann (silent)"
+    assert subentry.data["disable_notification"] is True
+    dest = entry.runtime_data.destinations[PRIVATE_DEST_ID].destination
+    assert dest.disable_notification is True
+
+    result = await entry.start_subentry_reconfigure_flow(
+        hass, "destination", PRIVATE_DEST_ID
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"chat_id": str(FORUM_CHAT), "message_thread_id": 5}
+    )
+    assert result["reason"] == "already_configured"
+
+    server.webhook_url = "https://example.invalid/hook"
+    result = await entry.start_subentry_reconfigure_flow(
+        hass, "destination", TOPIC_DEST_ID
+    )
+    assert result["step_id"] == "telegram_reconfigure_webhook"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"chat_id": "bad chat"}
+    )
+    assert result["errors"] == {"chat_id": "invalid_chat_id"}
+
+
+def test_translations_cover_every_step() -> None:
+    """Every step shown has a title and a label for each field."""
+    config = STRINGS["config"]["step"]
+    for step in ("telegram", "reauth_telegram_confirm", "reconfigure_telegram"):
+        assert config[step]["title"]
+        assert set(config[step]["data"]) <= set(config[step]["data_description"])
+    assert config["user"]["menu_options"]["telegram"]
+    sub = STRINGS["config_subentries"]["destination"]["step"]
+    fields = {
+        "chat_id", "message_thread_id", "name", "disable_notification",
+        "send_large_videos_as_documents", "language", "quiet_start", "quiet_end",
+        "quiet_mode", "quiet_weekdays",
+    }  # fmt: skip
+    for step in (
+        "telegram",
+        "telegram_webhook",
+        "telegram_reconfigure",
+        "telegram_reconfigure_webhook",
+    ):
+        assert set(sub[step]["data"]) == fields
+    for key in ("telegram_auth_failed", "telegram_unreachable"):
+        assert STRINGS["exceptions"][key]["message"]
+
+
+def test_helpers() -> None:
+    """Option parsing: chat ids, topics, API URLs, limits, redaction."""
+    assert parse_chat_id(" -100123 ") == -100123
+    assert parse_chat_id("channel_name") == "@channel_name"
+    assert parse_chat_id("") is None
+    assert parse_chat_id(None) is None
+    assert parse_thread_id(None) is None
+    assert parse_thread_id(7.0) == 7
+    with pytest.raises(ValueError):
+        parse_thread_id(0)
+    assert destination_unique_id("@Chan", 1) == "@chan"
+    assert destination_unique_id(-5, None) == "-5"
+    assert destination_unique_id(-5, 3) == "-5/3"
+    assert normalize_api_base_url(None) == ""
+    assert normalize_api_base_url("http://h:8081/bot/") == "http://h:8081"
+    assert normalize_api_base_url("http://[::1") is None
+    assert limits_from_options({}) == OFFICIAL_LIMITS
+    assert limits_from_options({"max_upload_mb": 5}) == OFFICIAL_LIMITS
+    assert limits_from_options({"api_base_url": "http://h"}) == SELF_HOSTED_LIMITS
+    limits = limits_from_options({"api_base_url": "http://h", "max_upload_mb": 5})
+    assert (limits.video_bytes, limits.document_bytes) == (5 * MB, 5 * MB)
+    assert redact("GET /bot1:abc/getMe abc", "1:abc") == "GET /bot***/getMe ***"
+    assert redact("x", "") == "x"

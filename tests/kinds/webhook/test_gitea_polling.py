@@ -1,0 +1,199 @@
+"""Gitea polling against a fake Gitea API server (real aiohttp on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+)
+
+from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.kinds.gitea import DATA_GITEA_POLLERS
+
+from ...fakes.gitea_server import TOKEN, FakeGitea
+from ...sources.webhook.payloads import gitea_request, issue_payload
+from .conftest import GITEA_ENTRY_ID, GITEA_SECRET, GITEA_WEBHOOK_ID, webhook_route
+
+PROBLEM = "binary_sensor.gitea_problem"
+
+
+@pytest.fixture
+async def gitea(socket_enabled: None) -> AsyncIterator[FakeGitea]:
+    """A started fake Gitea with an old issue (history is not news)."""
+    fake = FakeGitea()
+    await fake.start()
+    fake.add_issue(
+        "acme/tools", 1, "Old issue", created=dt_util.utcnow() - timedelta(seconds=30)
+    )
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def gitea_data(gitea: FakeGitea) -> dict[str, Any]:
+    """A Gitea entry with a token and a 5-minute poll."""
+    return {
+        "kind": "gitea",
+        "url": gitea.url,
+        "token": TOKEN,
+        "webhook_id": GITEA_WEBHOOK_ID,
+        "webhook_secret": GITEA_SECRET,
+        "local_only": False,
+        "scan_interval": 5,
+    }
+
+
+async def poll(hass: HomeAssistant) -> None:
+    """Poll now, as the interval timer would.
+
+    (`async_fire_time_changed` would also fire aiohttp's own timers of the live
+    connections to the fake server.)
+    """
+    await hass.data[DATA_GITEA_POLLERS][GITEA_ENTRY_ID].async_refresh()
+    await hass.async_block_till_done()
+
+
+def messages(calls: list) -> list[str]:
+    """Return the messages the legacy notify service received."""
+    return [call.data["message"] for call in calls]
+
+
+async def test_poll_reports_new_items_once(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+    legacy_notify_calls: list,
+) -> None:
+    """New issues, merged PRs and releases are notified once; history never."""
+    await setup_webhooks(gitea_entry)
+    assert hass.states.get(PROBLEM).state == "off"
+    assert gitea.requests["/api/v1/repos/issues/search"] == 1
+    assert legacy_notify_calls == []  # the baseline poll notifies nothing
+
+    now = dt_util.utcnow()
+    gitea.add_issue("acme/tools", 2, "New issue", created=now)
+    gitea.add_issue(
+        "acme/tools",
+        3,
+        "Feature",
+        pull=True,
+        created=now - timedelta(days=1),
+        closed=now,
+        merged=True,
+    )
+    gitea.add_release("acme/tools", "v2.0.0", published=now)
+    gitea.add_release("acme/tools", "v2.1.0-draft", published=now, draft=True)
+    await poll(hass)
+    sent = messages(legacy_notify_calls)
+    assert len(sent) == 3, sent
+    assert any("opened issue #2" in text for text in sent)
+    assert any("merged pull request #3" in text for text in sent)
+    assert any("release Release v2.0.0" in text for text in sent)
+    assert not any("Old issue" in text for text in sent)
+
+    await poll(hass)
+    assert len(legacy_notify_calls) == 3
+
+
+async def test_poll_skips_what_a_webhook_reported(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+    legacy_notify_calls: list,
+) -> None:
+    """An issue notified by webhook is not reported again by the next poll."""
+    client = await setup_webhooks(gitea_entry)
+    body, headers = gitea_request("issues", issue_payload("opened"), GITEA_SECRET)
+    response = await client.post(
+        f"/api/webhook/{GITEA_WEBHOOK_ID}", data=body, headers=headers
+    )
+    assert response.status == 202
+    await hass.async_block_till_done()
+    assert len(legacy_notify_calls) == 1
+
+    gitea.add_issue(
+        "acme/tools", 12, "Crash on <empty> input", created=dt_util.utcnow()
+    )
+    await poll(hass)
+    assert len(legacy_notify_calls) == 1
+
+
+@pytest.mark.parametrize(
+    "gitea_routes",
+    [[webhook_route({"repositories": ["acme/tools"], "events": ["issues"]})]],
+)
+async def test_poll_watches_named_repositories_only(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+    legacy_notify_calls: list,
+) -> None:
+    """Routes naming repositories: no repository listing, others filtered out."""
+    gitea.repos.append("acme/other")
+    await setup_webhooks(gitea_entry)
+    gitea.add_issue("acme/other", 5, "Elsewhere", created=dt_util.utcnow())
+    gitea.add_issue("acme/tools", 6, "Here", created=dt_util.utcnow())
+    await poll(hass)
+    assert gitea.requests["/api/v1/user/repos"] == 0
+    assert gitea.requests["/api/v1/repos/acme/other/releases"] == 0
+    assert [("#6" in text) for text in messages(legacy_notify_calls)] == [True]
+
+
+async def test_poll_failures_show_problem_and_start_reauth(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+    legacy_notify_calls: list,
+) -> None:
+    """A server error turns the problem sensor on; a refused token starts reauth."""
+    client = await setup_webhooks(gitea_entry)
+    gitea.fail_with = 500
+    await poll(hass)
+    assert hass.states.get(PROBLEM).state == "on"
+    gitea.fail_with = None
+    await poll(hass)
+    assert hass.states.get(PROBLEM).state == "off"
+
+    gitea.token = "rotated-token"
+    await poll(hass)
+    assert hass.states.get(PROBLEM).state == "on"
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+    # Webhooks keep working while polling is broken.
+    body, headers = gitea_request("issues", issue_payload("opened"), GITEA_SECRET)
+    response = await client.post(
+        f"/api/webhook/{GITEA_WEBHOOK_ID}", data=body, headers=headers
+    )
+    await hass.async_block_till_done()
+    assert response.status == 202
+    assert len(legacy_notify_calls) == 1
+
+
+async def test_cursor_persisted_across_reload(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+    legacy_notify_calls: list,
+) -> None:
+    """After a reload the next poll continues from the stored cursor."""
+    await setup_webhooks(gitea_entry)
+    gitea.add_issue("acme/tools", 7, "While reloading", created=dt_util.utcnow())
+    assert await hass.config_entries.async_reload(gitea_entry.entry_id)
+    await hass.async_block_till_done()
+    # The first poll after the reload is not a baseline: the new issue is news.
+    assert any("#7" in text for text in messages(legacy_notify_calls))
+    stored = hass_storage[f"notify_bridge.webhook.{gitea_entry.entry_id}"]["data"]
+    assert stored["cursor"] is not None
