@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN
@@ -55,6 +56,14 @@ async def async_unload_entry(
 ) -> bool:
     """Unload an entry; its listeners and tasks go with it (async_on_unload)."""
     return await hass.config_entries.async_unload_platforms(entry, _platforms(entry))
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: NotifyBridgeConfigEntry
+) -> None:
+    """Delete what a removed entry stored (seen-sets, replay ids, file_id caches)."""
+    for key in KINDS[entry.data[CONF_KIND]].store_keys(entry):
+        await Store[dict](hass, 1, key).async_remove()
 
 
 async def _async_reload_entry(

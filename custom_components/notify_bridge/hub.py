@@ -18,6 +18,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -140,6 +141,8 @@ class NotifyBridgeHub:
         """Create the pipeline; destinations register as their entries load."""
         self.hass = hass
         self.destinations: dict[str, DestinationRuntime] = {}
+        # Sources that poll (per entry id), for the refresh action.
+        self.pollers: dict[str, DataUpdateCoordinator[Any]] = {}
         self._store: Store[dict[str, Any]] = Store(
             hass, WAITING_STORE_VERSION, WAITING_STORE_KEY
         )
@@ -194,6 +197,19 @@ class NotifyBridgeHub:
             self.policy.set_max_pending(dest_id, None)
 
         return unregister
+
+    @callback
+    def register_poller(
+        self, entry: NotifyBridgeConfigEntry, poller: DataUpdateCoordinator[Any]
+    ) -> None:
+        """Let the refresh action poll this source until its entry unloads."""
+        self.pollers[entry.entry_id] = poller
+
+        @callback
+        def forget() -> None:
+            self.pollers.pop(entry.entry_id, None)
+
+        entry.async_on_unload(forget)
 
     @callback
     def track_waiting(

@@ -36,7 +36,7 @@ from .pipeline.models import (
     OutputFormat,
 )
 from .pipeline.render import TemplateError
-from .sources.immich.coordinator import async_fetch_asset, loaded_coordinators
+from .sources.immich.coordinator import async_fetch_asset
 
 ATTR_MESSAGE = "message"
 ATTR_TITLE = "title"
@@ -226,7 +226,7 @@ async def _async_media(
 
 async def _async_refresh(call: ServiceCall) -> None:
     """Poll the selected polling sources (all of them when none is selected) now."""
-    coordinators = loaded_coordinators(call.hass)
+    coordinators = call.hass.data[DATA_HUB].pollers
     entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID) or list(coordinators)
     unknown = [entry_id for entry_id in entry_ids if entry_id not in coordinators]
     if unknown:

@@ -6,14 +6,18 @@ own module and the `KINDS` list below, not the shared glue.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from homeassistant.const import Platform
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigFlow, ConfigSubentryFlow
+    from homeassistant.config_entries import (
+        ConfigEntry,
+        ConfigFlow,
+        ConfigSubentryFlow,
+    )
     from homeassistant.core import HomeAssistant
 
     from ..const import EntryKind
@@ -41,6 +45,8 @@ class Kind:
     # `async_step_reconfigure_<kind>`, `async_step_reauth_<kind>`).
     entry_flow: type[ConfigFlow]
     subentry_flows: Mapping[str, type[ConfigSubentryFlow]]
+    # Storage keys an entry leaves behind; removed with the entry.
+    store_keys: Callable[[ConfigEntry], Iterable[str]] = lambda _entry: ()
 
 
 def all_kinds() -> dict[str, Kind]:

@@ -104,13 +104,18 @@ def normalize_url(value: str) -> str | None:
 # --- Persisted state --------------------------------------------------------------------
 
 
+def webhook_store_key(entry_id: str) -> str:
+    """Return the storage key of a webhook entry's replay and poll state."""
+    return f"{DOMAIN}.webhook.{entry_id}"
+
+
 class WebhookState:
     """An entry's replay guard, its reported-event ids and a poll cursor, persisted."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Create the store; call `async_load` before use."""
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.webhook.{entry_id}", private=True
+            hass, STORAGE_VERSION, webhook_store_key(entry_id), private=True
         )
         self.replay = ReplayGuard()
         # Ids of events already notified (webhook or poll), so neither repeats the other.
@@ -146,6 +151,8 @@ class WebhookState:
         batch = self._batch
         if batch is None:
             batch = self._batch = self._hass.loop.create_future()
+            # Retrieved even when every waiter was cancelled (no "never retrieved").
+            batch.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._hass.async_create_task(
                 self._async_write(batch), f"{DOMAIN} save webhook state"
             )

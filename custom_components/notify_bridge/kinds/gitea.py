@@ -27,7 +27,6 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
 from ..const import (
@@ -63,6 +62,7 @@ from ._webhook_common import (
     route_variants,
     url_selector,
     value_variants,
+    webhook_store_key,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,7 +100,6 @@ BRANCH_EVENTS: Final = frozenset(
 )
 MAX_SCAN_MINUTES: Final = 1440
 # Pollers of loaded Gitea entries with polling on, by entry id (for a `refresh`).
-DATA_GITEA_POLLERS: HassKey[dict[str, GiteaPoller]] = HassKey(f"{DOMAIN}_gitea_pollers")
 _REPOSITORY_PARTS: Final = 2
 
 
@@ -409,14 +408,7 @@ async def async_setup_gitea(
                 )
 
         entry.async_on_unload(poller.async_add_listener(on_update))
-        pollers = hass.data.setdefault(DATA_GITEA_POLLERS, {})
-        pollers[entry.entry_id] = poller
-
-        @callback
-        def forget() -> None:
-            pollers.pop(entry.entry_id, None)
-
-        entry.async_on_unload(forget)
+        hub.register_poller(entry, poller)
         # A failed poll (even a refused token, which starts reauth) must not stop
         # the webhook: no first-refresh raise here, the problem sensor shows it.
         await poller.async_refresh()
@@ -430,4 +422,5 @@ KIND = Kind(
     setup=async_setup_gitea,
     entry_flow=GiteaEntryFlow,
     subentry_flows={SUBENTRY_ROUTE: GiteaRouteFlow},
+    store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
 )

@@ -592,6 +592,7 @@ async def async_setup_immich(
     await coordinator.async_config_entry_first_refresh()
     coordinators = loaded_coordinators(hass)
     coordinators[entry.entry_id] = coordinator
+    hub.register_poller(entry, coordinator)
 
     @callback
     def forget() -> None:
@@ -610,4 +611,5 @@ KIND = Kind(
     setup=async_setup_immich,
     entry_flow=ImmichEntryFlow,
     subentry_flows={SUBENTRY_ROUTE: ImmichRouteFlow},
+    store_keys=lambda entry: [store_key(entry.entry_id)],
 )

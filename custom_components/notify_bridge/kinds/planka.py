@@ -37,6 +37,7 @@ from ._webhook_common import (
     route_variants,
     url_selector,
     value_variants,
+    webhook_store_key,
 )
 
 TITLE: Final = "Planka"
@@ -177,4 +178,5 @@ KIND = Kind(
     setup=async_setup_planka,
     entry_flow=PlankaEntryFlow,
     subentry_flows={SUBENTRY_ROUTE: PlankaRouteFlow},
+    store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
 )

@@ -583,4 +583,7 @@ KIND = Kind(
     setup=async_setup_telegram,
     entry_flow=TelegramEntryFlow,
     subentry_flows={SUBENTRY_DESTINATION: TelegramDestinationFlow},
+    store_keys=lambda entry: [
+        file_cache_store_key(entry.unique_id or entry.data[CONF_BOT_ID])
+    ],
 )

@@ -35,6 +35,7 @@ from ._webhook_common import (
     clean_list,
     name_field,
     route_variants,
+    webhook_store_key,
 )
 
 TITLE: Final = "Webhook"
@@ -208,4 +209,5 @@ KIND = Kind(
     setup=async_setup_webhook,
     entry_flow=WebhookSourceEntryFlow,
     subentry_flows={SUBENTRY_ROUTE: WebhookSourceRouteFlow},
+    store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
 )

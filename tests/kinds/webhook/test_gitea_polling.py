@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.kinds.gitea import DATA_GITEA_POLLERS
+from custom_components.notify_bridge.hub import DATA_HUB
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from ...sources.webhook.payloads import gitea_request, issue_payload
@@ -55,7 +55,7 @@ async def poll(hass: HomeAssistant) -> None:
     (`async_fire_time_changed` would also fire aiohttp's own timers of the live
     connections to the fake server.)
     """
-    await hass.data[DATA_GITEA_POLLERS][GITEA_ENTRY_ID].async_refresh()
+    await hass.data[DATA_HUB].pollers[GITEA_ENTRY_ID].async_refresh()
     await hass.async_block_till_done()
 
 
@@ -197,3 +197,18 @@ async def test_cursor_persisted_across_reload(
     assert any("#7" in text for text in messages(legacy_notify_calls))
     stored = hass_storage[f"notify_bridge.webhook.{gitea_entry.entry_id}"]["data"]
     assert stored["cursor"] is not None
+
+
+async def test_refresh_action_polls_gitea(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+) -> None:
+    """notify_bridge.refresh polls Gitea too, not only Immich."""
+    await setup_webhooks(gitea_entry)
+    before = gitea.requests["/api/v1/repos/issues/search"]
+    await hass.services.async_call(
+        DOMAIN, "refresh", {"config_entry_id": [GITEA_ENTRY_ID]}, blocking=True
+    )
+    assert gitea.requests["/api/v1/repos/issues/search"] == before + 1
