@@ -27,6 +27,7 @@ import time
 # the python-telegram-bot package).
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.engine import Pipeline
 from custom_components.notify_bridge.pipeline.models import (
     BridgeEvent,
@@ -36,6 +37,7 @@ from custom_components.notify_bridge.pipeline.models import (
     Route,
     freeze,
 )
+from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy
 
 EVENTS = 10_000
 RENDERS = 20_000
@@ -84,9 +86,14 @@ class MemoryDestination:
         )
 
 
-async def per_event_cpu_us() -> tuple[float, float, int]:
+async def per_event_cpu_us(*, with_policy: bool = False) -> tuple[float, float, int]:
     destination = MemoryDestination()
-    pipeline = Pipeline({destination.destination_id: destination}.get)
+    dispatcher = Dispatcher(
+        policy=DeliveryPolicy(clock=lambda: datetime.now(UTC)) if with_policy else None
+    )
+    pipeline = Pipeline(
+        {destination.destination_id: destination}.get, dispatcher=dispatcher
+    )
     pipeline.router.set_routes(
         "source",
         [
@@ -167,6 +174,8 @@ async def main() -> None:
         f"(a) {delivered} events: median CPU {median_cpu:.1f} µs/event, "
         f"wall {wall_per_event:.1f} µs/event (target ≤ 300 µs CPU)"
     )
+    policy_cpu, _, _ = await per_event_cpu_us(with_policy=True)
+    print(f"    with the delivery policy in the path: {policy_cpu:.1f} µs/event")
     ratio = await render_ratio()
     print(
         f"(b) render: ours {ratio['render_us_ours']} µs; Home Assistant per call "
@@ -182,6 +191,7 @@ async def main() -> None:
                 "events": delivered,
                 "median_cpu_us_per_event": round(median_cpu, 1),
                 "wall_us_per_event": round(wall_per_event, 1),
+                "median_cpu_us_per_event_with_policy": round(policy_cpu, 1),
                 **ratio,
             }
         )
