@@ -158,6 +158,74 @@ def test_allow_private_still_refuses_metadata() -> None:
 
 
 @pytest.mark.parametrize(
+    "address",
+    [
+        "fec0::1",  # site-local: Python calls it global
+        "fec0:1234::5",
+        "feff::1",
+        "::10.0.0.1",  # IPv4-compatible (::/96) with a private IPv4
+        "::127.0.0.1",
+        "::8.8.8.8",  # IPv4-compatible is deprecated: refused whatever it embeds
+        "64:ff9b::10.0.0.1",  # NAT64 of a private IPv4
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    ],
+)
+def test_ipv6_ranges_hiding_internal_addresses(address: str) -> None:
+    """Site-local, IPv4-compatible and NAT64-of-internal addresses are refused."""
+    ip = ipaddress.ip_address(address)
+    assert not is_public_address(ip)
+    with pytest.raises(UrlRefusedError):
+        check_address(ip, UrlPolicy())
+
+
+def test_nat64_of_public_address_passes() -> None:
+    """On an IPv6-only network with DNS64, public hosts live in 64:ff9b::/96."""
+    for address in ("64:ff9b::8.8.8.8", "64:ff9b::5db8:d822"):
+        ip = ipaddress.ip_address(address)
+        assert is_public_address(ip)
+        check_address(ip, UrlPolicy())
+
+
+@pytest.mark.parametrize(
+    "address", ["::ffff:169.254.169.254", "64:ff9b::169.254.169.254"]
+)
+def test_metadata_behind_ipv6_forms_still_refused(address: str) -> None:
+    """allow_private does not open the metadata endpoint in a mapped/NAT64 form."""
+    with pytest.raises(UrlRefusedError, match="metadata"):
+        check_address(ipaddress.ip_address(address), UrlPolicy(allow_private=True))
+
+
+@pytest.mark.parametrize(
+    ("network", "address"),
+    [
+        ("169.254.0.0/16", "169.254.169.254"),
+        ("0.0.0.0/0", "169.254.169.254"),
+        ("fd00::/8", "fd00:ec2::254"),
+        ("::/0", "fd00:ec2::254"),
+    ],
+)
+def test_metadata_needs_its_own_allowlist_entry(network: str, address: str) -> None:
+    """A network opened for the LAN does not open the metadata endpoint in it."""
+    ip = ipaddress.ip_address(address)
+    with pytest.raises(UrlRefusedError, match="metadata"):
+        check_address(ip, UrlPolicy(allowlist=(network,)))
+    # Other addresses of the network are allowed; the address itself opens it.
+    check_address(
+        next(ipaddress.ip_network(network).hosts()), UrlPolicy(allowlist=(network,))
+    )
+    check_address(ip, UrlPolicy(allowlist=(network, address)))
+
+
+def test_allowlisted_network_covers_mapped_form() -> None:
+    """An allowed IPv4 network also covers the IPv4-mapped form of its addresses."""
+    policy = UrlPolicy(allowlist=("192.168.1.0/24",))
+    check_address(ipaddress.ip_address("::ffff:192.168.1.20"), policy)
+    with pytest.raises(UrlRefusedError):
+        check_address(ipaddress.ip_address("::ffff:192.168.2.20"), policy)
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "http://127.0.0.1/x",

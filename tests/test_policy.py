@@ -11,6 +11,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
 )
 
@@ -258,7 +259,8 @@ async def test_stored_empty_quiet_hours_raise_a_repair(
 async def test_destination_failing_repair_clears_on_success(
     hass: HomeAssistant, setup_integration: None
 ) -> None:
-    """Three failures in a row raise an issue; the next success clears it."""
+    """Three failed rounds raise an issue; the outbox delivering clears it at once,
+    and the notifications kept meanwhile arrive in order."""
     calls: list[ServiceCall] = []
     outage = {"down": True}
 
@@ -269,28 +271,28 @@ async def test_destination_failing_repair_clears_on_success(
 
     hass.services.async_register("notify", "phone", phone)
     registry = ir.async_get(hass)
-    for _ in range(3):
+    for text in ("first", "second"):
         await hass.services.async_call(
             DOMAIN,
             "send",
-            {"entity_id": PHONE, "message": "x", "respect_quiet_hours": False},
+            {"entity_id": PHONE, "message": text, "respect_quiet_hours": False},
             blocking=True,
-            return_response=True,
         )
-    assert (
-        registry.async_get_issue(DOMAIN, "destination_failing_dest_phone") is not None
-    )
+    # One failed send, then two failed retry rounds of the outbox.
+    for _ in range(2):
+        await hass.services.async_call(DOMAIN, "flush_deferred", {}, blocking=True)
+    issue = registry.async_get_issue(DOMAIN, "destination_failing_dest_phone")
+    assert issue is not None
+    assert issue.translation_placeholders["error"] == "notify.phone failed: offline"
+    assert hass.states.get("sensor.phone_failed_deliveries").state == "3"
+
     outage["down"] = False
+    dispatched = async_capture_events(hass, "notify_bridge_dispatched")
     await hass.services.async_call(DOMAIN, "flush_deferred", {}, blocking=True)
-    await hass.services.async_call(
-        DOMAIN,
-        "send",
-        {"entity_id": PHONE, "message": "ok", "respect_quiet_hours": False},
-        blocking=True,
-        return_response=True,
-    )
     assert registry.async_get_issue(DOMAIN, "destination_failing_dest_phone") is None
-    assert [c.data["message"] for c in calls] == ["x", "x", "x", "ok"]
+    assert [c.data["message"] for c in calls] == ["first", "second"]
+    assert hass.states.get("sensor.phone_last_delivery").state != "unknown"
+    assert [e.data["status"] for e in dispatched] == ["ok"]
 
 
 async def test_waiting_check_runs_periodically(
@@ -340,3 +342,68 @@ async def test_burst_is_coalesced_into_one_notification(
     assert legacy_notify_calls == []
     await advance(hass, freezer, local(12, 1, day=6) + timedelta(seconds=1))
     assert [c.data["message"] for c in legacy_notify_calls] == ["ring 4 (5 rings)"]
+
+
+async def test_test_button_ignores_quiet_hours_and_deferral_is_no_delivery(
+    hass: HomeAssistant,
+    at_night: None,
+    legacy_notify_calls: list[ServiceCall],
+    setup_integration: None,
+) -> None:
+    """A test pressed at night arrives now; a deferred message is no delivery."""
+    await fire(hass, 1)
+    assert hass.states.get("sensor.phone_last_delivery").state == "unknown"
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.phone_send_test"}, blocking=True
+    )
+    assert [c.data["message"] for c in legacy_notify_calls] == [
+        "Test notification from Notify Bridge."
+    ]
+    assert hass.states.get("sensor.phone_last_delivery").state != "unknown"
+
+
+async def test_removed_destination_leaves_no_backlog_or_issue(
+    hass: HomeAssistant,
+    at_night: None,
+    legacy_notify_calls: list[ServiceCall],
+    setup_integration: None,
+    target_entry: MockConfigEntry,
+) -> None:
+    """Removing a destination drops what waited for it and its repair issues."""
+    await fire(hass, 101)
+    hub = hass.data[DATA_HUB]
+    registry = ir.async_get(hass)
+    assert registry.async_get_issue(DOMAIN, "backlog_dest_phone") is not None
+    hass.config_entries.async_remove_subentry(target_entry, "dest_phone")
+    await hass.async_block_till_done()
+    assert hub.policy.backlog("dest_phone") == 0
+    assert registry.async_get_issue(DOMAIN, "backlog_dest_phone") is None
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        [
+            route(
+                "route_states",
+                "Any state change",
+                {
+                    "event_type": "state_changed",
+                    "destinations": [PHONE],
+                    "template": "{{ data.entity_id }}",
+                },
+            )
+        ]
+    ],
+)
+async def test_state_changed_route_does_not_feed_on_itself(
+    hass: HomeAssistant,
+    legacy_notify_calls: list[ServiceCall],
+    freezer: FrozenDateTimeFactory,
+    setup_integration: None,
+) -> None:
+    """Our own sensors change on every delivery; routing those would never end."""
+    freezer.move_to(local(12))
+    hass.states.async_set("light.kitchen", "on")
+    await hass.async_block_till_done()
+    assert [c.data["message"] for c in legacy_notify_calls] == ["light.kitchen"]

@@ -99,10 +99,17 @@ async def test_one_failing_destination_is_partial(
 async def test_total_failure_raises_without_response(
     hass: HomeAssistant, setup_integration: None
 ) -> None:
-    """An automation that does not read the response still sees a failure."""
-    with pytest.raises(HomeAssistantError, match="phone is offline") as err:
+    """An automation that does not read the response still sees a lost message;
+    one kept in the outbox for a retry is not an error."""
+    await hass.services.async_call(
+        DOMAIN, "send", {"entity_id": BROKEN_ENTITY, "message": "x"}, blocking=True
+    )
+    assert hass.states.get("sensor.broken_phone_backlog").state == "1"
+
+    hass.services.async_remove("notify", "phone")  # gone for good: permanent
+    with pytest.raises(HomeAssistantError, match="does not exist") as err:
         await hass.services.async_call(
-            DOMAIN, "send", {"entity_id": BROKEN_ENTITY, "message": "x"}, blocking=True
+            DOMAIN, "send", {"entity_id": PHONE_ENTITY, "message": "x"}, blocking=True
         )
     assert err.value.translation_key == "delivery_failed"
 
@@ -148,12 +155,15 @@ async def test_notify_entity_and_button(
         "plain",
         "Test notification from Notify Bridge.",
     ]
-    with pytest.raises(HomeAssistantError, match="phone is offline"):
+    # A failing service keeps the test message for a retry; a removed one fails.
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.broken_phone_send_test"}, blocking=True
+    )
+    assert hass.states.get("sensor.broken_phone_backlog").state == "1"
+    hass.services.async_remove("notify", "phone")
+    with pytest.raises(HomeAssistantError, match="does not exist"):
         await hass.services.async_call(
-            "button",
-            "press",
-            {"entity_id": "button.broken_phone_send_test"},
-            blocking=True,
+            "button", "press", {"entity_id": "button.phone_send_test"}, blocking=True
         )
 
 

@@ -44,6 +44,7 @@ async def async_setup_entry(
     runtime = await KINDS[entry.data[CONF_KIND]].setup(hass, hub, entry)
     entry.runtime_data = runtime
     if isinstance(runtime, TargetRuntime):
+        await hub.async_forget_removed_destinations()
         hub.track_waiting(entry, runtime)
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     # Subentries added, edited or removed: rebuild destinations and routes.

@@ -37,4 +37,7 @@ class SendTestButton(DestinationEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Send the test message; a failure is shown to whoever pressed."""
-        await self.async_send_text(TEST_MESSAGE, "Notify Bridge")
+        # A test pressed at night must arrive now, not in the morning digest.
+        await self.async_send_text(
+            TEST_MESSAGE, "Notify Bridge", respect_quiet_hours=False
+        )

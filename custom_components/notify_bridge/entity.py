@@ -13,7 +13,20 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, SIGNAL_DESTINATION_UPDATED, SIGNAL_SOURCE_UPDATED
 from .hub import DATA_HUB, DestinationRuntime, NotifyBridgeConfigEntry, TargetRuntime
-from .pipeline.models import DispatchStatus, Notification
+from .pipeline.models import DispatchSummary, Notification
+
+
+def raise_if_lost(summary: DispatchSummary) -> None:
+    """Raise a translated error when a destination failed without a later retry."""
+    if summary.lost:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="delivery_failed",
+            translation_placeholders={
+                "dispatch_id": summary.dispatch_id,
+                "errors": "; ".join(summary.errors),
+            },
+        )
 
 
 @callback
@@ -63,24 +76,20 @@ class DestinationEntity(Entity):
             )
         )
 
-    async def async_send_text(self, message: str, title: str | None) -> None:
-        """Deliver text to this destination; a failure is an error the caller sees."""
+    async def async_send_text(
+        self, message: str, title: str | None, *, respect_quiet_hours: bool = True
+    ) -> None:
+        """Deliver text to this destination; a failure is an error the caller sees
+        (held by quiet hours or kept in the outbox for a retry is not a failure)."""
         pipeline = self.hass.data[DATA_HUB].pipeline
         summary = await pipeline.async_send(
             [self.runtime.destination.destination_id],
             lambda dest: Notification(
                 message=message, title=title, output_format=dest.output_format
             ),
+            respect_quiet_hours=respect_quiet_hours,
         )
-        if summary.status is not DispatchStatus.OK:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="delivery_failed",
-                translation_placeholders={
-                    "dispatch_id": summary.dispatch_id,
-                    "errors": "; ".join(summary.errors),
-                },
-            )
+        raise_if_lost(summary)
 
 
 class SourceEntity(Entity):

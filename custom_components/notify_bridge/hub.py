@@ -198,6 +198,19 @@ class NotifyBridgeHub:
 
         return unregister
 
+    async def async_forget_removed_destinations(self) -> None:
+        """Drop the waiting notifications and repair issues of destinations whose
+        subentry no longer exists (a reload keeps them; a removal does not)."""
+        existing = {
+            subentry_id
+            for entry in self.hass.config_entries.async_entries(DOMAIN)
+            for subentry_id in entry.subentries
+        }
+        for dest_id in self.policy.known_destinations() - existing:
+            await self.policy.async_forget(dest_id)
+            for prefix in ("backlog", "destination_failing", "quiet_hours_empty"):
+                ir.async_delete_issue(self.hass, DOMAIN, f"{prefix}_{dest_id}")
+
     @callback
     def register_poller(
         self, entry: NotifyBridgeConfigEntry, poller: DataUpdateCoordinator[Any]
@@ -343,6 +356,10 @@ class NotifyBridgeHub:
             if runtime is None:
                 continue
             runtime.last_result = result
+            if result.deferred or (result.queued and not result.attempts):
+                # Held by quiet hours, or queued behind older notifications without
+                # an attempt of its own: nothing was delivered, nothing new failed.
+                continue
             if result.success:
                 runtime.last_delivery = now
                 runtime.consecutive_failures = 0

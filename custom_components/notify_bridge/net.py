@@ -37,6 +37,19 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
         ipaddress.ip_address("100.100.100.200"),
     }
 )
+# IPv6 ranges refused outright although Python calls (some of) their addresses
+# global: deprecated site-local fec0::/10 (routed inside a site, like RFC 1918), and
+# the deprecated IPv4-compatible ::/96, whose ::a.b.c.d may reach an internal IPv4
+# host through a dual-stack socket.
+DENIED_NETWORKS: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("fec0::/10"),
+    ipaddress.ip_network("::/96"),
+)
+# NAT64 well-known prefix (RFC 6052): 64:ff9b::a.b.c.d is translated to a.b.c.d by
+# the network's NAT64 gateway. On an IPv6-only network with DNS64 every public host
+# resolves into it, so refusing the prefix would break every download there;
+# instead the embedded IPv4 address decides, exactly as if it had been resolved.
+NAT64_NETWORK = ipaddress.ip_network("64:ff9b::/96")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_MAX_REDIRECTS = 5
@@ -103,11 +116,28 @@ def _parse_networks(entries: Iterable[str]) -> Iterable[IPNetwork]:
             continue  # a host name, not a network
 
 
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """Return the IPv4 address a connection to `address` really reaches, if any.
+
+    IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses carry an
+    IPv4 address that the socket or the network's NAT64 gateway connects to.
+    """
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64_NETWORK:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: IPAddress) -> bool:
     """Return whether an address is on the public internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return is_public_address(address.ipv4_mapped)
+    if (inner := embedded_ipv4(address)) is not None:
+        return is_public_address(inner)
     if address in METADATA_ADDRESSES:
+        return False
+    if any(address in network for network in DENIED_NETWORKS):
         return False
     return not (
         address.is_private
@@ -121,11 +151,23 @@ def is_public_address(address: IPAddress) -> bool:
 
 
 def check_address(address: IPAddress, policy: UrlPolicy) -> None:
-    """Raise `UrlRefusedError` unless the policy lets a connection reach `address`."""
-    if any(address in network for network in policy.allowed_networks()):
+    """Raise `UrlRefusedError` unless the policy lets a connection reach `address`.
+
+    A cloud metadata address (also inside a mapped or NAT64 address) passes only
+    when the allowlist names that very address (a /32 or /128 entry): a network
+    such as 169.254.0.0/16 or fd00::/8 opened for the LAN does not open it.
+    """
+    networks = policy.allowed_networks()
+    targets = [address]
+    if (inner := embedded_ipv4(address)) is not None:
+        targets.append(inner)
+    for target in targets:
+        if target in METADATA_ADDRESSES:
+            if any(n.num_addresses == 1 and target in n for n in networks):
+                return
+            raise UrlRefusedError(f"address {address} is a cloud metadata endpoint")
+    if any(target in network for network in networks for target in targets):
         return
-    if address in METADATA_ADDRESSES:
-        raise UrlRefusedError(f"address {address} is a cloud metadata endpoint")
     if is_public_address(address) or policy.allow_private:
         return
     raise UrlRefusedError(f"address {address} is not public")

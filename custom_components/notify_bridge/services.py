@@ -26,6 +26,7 @@ from .const import (
     SERVICE_PREVIEW_TEMPLATE,
     SERVICE_SEND,
 )
+from .entity import raise_if_lost
 from .hub import DATA_HUB
 from .pipeline.models import (
     Destination,
@@ -196,14 +197,7 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
         entity_ids, build, respect_quiet_hours=call.data[ATTR_RESPECT_QUIET_HOURS]
     )
     if summary.status is DispatchStatus.FAIL and not call.return_response:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="delivery_failed",
-            translation_placeholders={
-                "dispatch_id": summary.dispatch_id,
-                "errors": "; ".join(summary.errors),
-            },
-        )
+        raise_if_lost(summary)
     return {
         ATTR_DISPATCH_ID: summary.dispatch_id,
         ATTR_STATUS: summary.status.value,

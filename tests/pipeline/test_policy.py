@@ -348,3 +348,111 @@ def test_merge_events_concatenates_lists_and_counts() -> None:
     assert merged.data["album"] == "v2"
     assert merged.data["coalesced"] == {"count": 3}
     assert merge_events(events[:1]) is events[0]
+
+
+async def test_coalescing_keeps_event_types_apart() -> None:
+    """A push and a release about one repository stay two notifications."""
+    dest = MemoryDestination("a")
+    pipeline, _, _ = make(dest, clock=Clock(at(12)))
+    both = replace(route(coalesce=3600), event_types=frozenset({"push", "release"}))
+    pipeline.router.set_routes("src", [both])
+    for event_type, text in (("push", "pushed"), ("release", "released")):
+        event = make_event({"data": {"text": text}}, event_type=event_type)
+        await pipeline.async_handle_event(replace(event, item_key="acme/tools"))
+    await pipeline.coalescer.async_release()
+    assert sorted(n.message for n in dest.received) == ["pushed", "released"]
+
+
+async def test_waiting_media_bytes_are_kept_and_identities_stored() -> None:
+    """Photos a source handed over as bytes reach the digest; the store keeps only
+    their identity (bytes never go to disk)."""
+    clock = Clock(at(23))
+    dest = MemoryDestination("a")
+    saved: list = []
+    pipeline, policy, _ = make(dest, clock=clock, saved=saved)
+    policy.set_quiet_hours("a", NIGHT)
+    photo = MediaItem(type=MediaType.PHOTO, data=b"jpeg", identity="immich:1:preview")
+    await pipeline.async_send(
+        ["a"], lambda d: Notification(message="m", media=(photo,))
+    )
+    stored = saved[-1]["a"]["items"][0]["media"]
+    assert stored == [
+        {"type": "photo", "url": None, "identity": "immich:1:preview", "filename": None}
+    ]
+    clock.now = at(8)
+    await pipeline.async_flush_waiting()
+    assert dest.received[0].media[0].data == b"jpeg"
+
+
+async def test_media_beyond_the_memory_budget_keeps_identity_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the byte budget, waiting media keep their identity but no bytes."""
+    monkeypatch.setattr(
+        "custom_components.notify_bridge.pipeline.policy.MAX_PENDING_MEDIA_BYTES", 6
+    )
+    dest = MemoryDestination("a")
+    pipeline, policy, _ = make(dest, clock=Clock(at(23)))
+    policy.set_quiet_hours("a", NIGHT)
+    for index in range(2):
+        photo = MediaItem(type=MediaType.PHOTO, data=b"jpeg", identity=f"id{index}")
+        await pipeline.async_send(
+            ["a"], lambda d, p=photo: Notification(message="m", media=(p,))
+        )
+    await pipeline.async_flush_waiting(force=True)
+    media = dest.received[0].media
+    assert [(m.identity, m.data) for m in media] == [("id0", b"jpeg"), ("id1", None)]
+
+
+async def test_older_notifications_go_first_when_quiet_hours_end() -> None:
+    """A notification arriving after the window delivers the digest before itself."""
+    clock = Clock(at(23))
+    dest = MemoryDestination("a")
+    pipeline, policy, _ = make(dest, clock=clock)
+    policy.set_quiet_hours("a", NIGHT)
+    pipeline.router.set_routes("src", [route()])
+    await pipeline.async_handle_event(make_event({"data": {"text": "night"}}))
+    clock.now = at(7, 0, day=7)
+    await pipeline.async_handle_event(make_event({"data": {"text": "morning"}}))
+    assert [n.message for n in dest.received] == ["night", "morning"]
+
+
+async def test_deliveries_of_what_waited_are_summarized() -> None:
+    """Flushing reports a summary like any dispatch (events, sensors, repairs)."""
+    dest = FlakyDestination("a", down=True)
+    clock = Clock(at(12))
+    pipeline, _, _ = make(dest, clock=clock)
+    summaries = []
+    pipeline.add_listener(summaries.append)
+    await pipeline.async_send(["a"], lambda d: Notification(message="m"))
+    dest.down = False
+    await pipeline.async_flush_waiting(force=True)
+    assert [s.status for s in summaries] == [DispatchStatus.FAIL, DispatchStatus.OK]
+    assert summaries[0].results[0].queued
+
+
+async def test_timeout_is_not_retried() -> None:
+    """A delivery that timed out may have partly gone out: never sent twice."""
+    dest = MemoryDestination("a", delay=1)
+    policy = DeliveryPolicy(clock=Clock(at(12)))
+    pipeline = Pipeline(
+        {"a": dest}.get, dispatcher=Dispatcher(policy=policy, delivery_timeout=0.02)
+    )
+    summary = await pipeline.async_send(["a"], lambda d: Notification(message="m"))
+    assert summary.status is DispatchStatus.FAIL
+    assert summary.results[0].attempts == 1
+    assert not summary.results[0].queued
+    assert policy.backlog("a") == 0
+
+
+async def test_forgetting_a_destination_drops_its_queue() -> None:
+    """A removed destination's waiting notifications are dropped and saved so."""
+    saved: list = []
+    pipeline, policy, _ = make(MemoryDestination("a"), clock=Clock(at(23)), saved=saved)
+    policy.set_quiet_hours("a", NIGHT)
+    await pipeline.async_send(["a"], lambda d: Notification(message="m"))
+    assert policy.known_destinations() == {"a"}
+    await policy.async_forget("a")
+    await policy.async_forget("never-known")
+    assert policy.backlog("a") == 0
+    assert saved[-1] == {}

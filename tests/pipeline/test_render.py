@@ -97,6 +97,14 @@ def test_runaway_loops_end_within_budget(renderer: Renderer, template: str) -> N
         ("{{ ('x' * 1000) | replace('', 'y' * 1000) }}", "replacement"),
         ("{{ lipsum(10**6) }}", "undefined"),
         ("{{ range(99999) | join('x' * 9999) }}", "join"),
+        ("{{ '%0300000000d' % 1 }}", "padding"),
+        ("{{ '%.999999999f' % 1 }}", "padding"),
+        ("{{ '%*d' % (10**9, 1) }}", "width"),
+        (
+            "{% set ns = namespace(s='x' * 60000) %}{% for i in range(30) %}"
+            "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+            "concatenation",
+        ),
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursion"),
         ("{{ 1 / 0 }}", "division"),
         ("{{ d.pop('k') }}", "unsafe"),
@@ -124,9 +132,12 @@ def test_allowed_helpers_work(renderer: Renderer) -> None:
         "{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}"
         "{{ ns.n }} {{ dict(a=1).a }} {{ 'a,b' | replace(',', ';') }} {{ 'x' | center(3) }}| "
         "{{ '%03d' | format(7) }} {{ 2 ** 10 }} {{ [1, 2] + [3] }} {{ 'ab' * 2 }} "
-        "{{ [1, 2] | join('-') }}"
+        "{{ [1, 2] | join('-') }} {{ '%05.1f' % 2.25 }} {{ 'a' ~ 1 }}"
     )
-    assert renderer.render(template, {}) == "3 1 a;b  x | 007 1024 [1, 2, 3] abab 1-2"
+    assert (
+        renderer.render(template, {})
+        == "3 1 a;b  x | 007 1024 [1, 2, 3] abab 1-2 002.2 a1"
+    )
 
 
 async def test_async_render_caps_concurrency() -> None:

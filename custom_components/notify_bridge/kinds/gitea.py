@@ -268,7 +268,8 @@ def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:
     """Expand a route subentry into disjoint pipeline routes.
 
     One per event type (each has its own default template), repository and, for
-    event types that carry a branch, branch.
+    event types that carry a branch, branch. Repositories match in any case
+    ("Alice/Repo" and "alice/repo" are one repository in Gitea).
     """
     data = subentry.data
     custom = data.get(CONF_TEMPLATE) or None
@@ -278,7 +279,12 @@ def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:
     variants = []
     for event_type in data.get(CONF_EVENTS) or EVENT_TYPES:
         branches = data.get(CONF_BRANCHES) if event_type in BRANCH_EVENTS else None
-        for repo_match in value_variants("repository", data.get(CONF_REPOSITORIES, ())):
+        repos = (
+            key
+            for repo in data.get(CONF_REPOSITORIES, ())
+            if (key := gitea.repository_key(repo)) is not None
+        )
+        for repo_match in value_variants(gitea.REPOSITORY_KEY, repos):
             for branch_match in value_variants("branch", branches or ()):
                 variants.append(
                     (
@@ -300,7 +306,11 @@ def _watched_repositories(entry: NotifyBridgeConfigEntry) -> list[str] | None:
         if not named:
             return None
         repos.extend(named)
-    return list(dict.fromkeys(repos))
+    # One spelling per repository (Gitea ignores case; the first one typed is asked).
+    unique: dict[str | None, str] = {}
+    for repo in repos:
+        unique.setdefault(gitea.repository_key(repo), repo)
+    return list(unique.values())
 
 
 class GiteaPoller(DataUpdateCoordinator[None]):

@@ -79,6 +79,7 @@ from ..sources.immich.routes import (
     CONF_MEDIA,
     CONF_PEOPLE,
     CONF_TITLE_TEMPLATE,
+    DEFAULT_COALESCE_SECONDS,
     DEFAULT_MAX_MEDIA,
     DEFAULT_TEMPLATES,
     FILTERABLE_TYPES,
@@ -338,7 +339,7 @@ def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
             TextSelector(TextSelectorConfig(multiline=True))
         )
     schema[vol.Optional(CONF_TITLE_TEMPLATE)] = TextSelector()
-    schema.update(route_policy_fields())
+    schema.update(route_policy_fields(default_coalesce=DEFAULT_COALESCE_SECONDS))
     return vol.Schema(schema)
 
 

@@ -132,10 +132,14 @@ def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:
     """One pipeline route per event type (its default template) and board."""
     data = subentry.data
     custom = data.get(CONF_TEMPLATE) or None
-    boards = data.get(CONF_BOARDS) or ()
+    boards: list[str] = list(data.get(CONF_BOARDS) or ())
     # Planka ids are numeric strings. One key for every board of a route (ids when
-    # all are ids, names otherwise), so no event can match two variants.
-    key = "board_id" if all(board.isdigit() for board in boards) else "board.name"
+    # all are ids, names otherwise), so no event can match two variants. Names
+    # match in any case ("Family" typed as "family").
+    key = "board_id"
+    if not all(board.isdigit() for board in boards):
+        key = planka.BOARD_KEY
+        boards = [name for board in boards if (name := planka.board_key(board))]
     variants = [
         (
             frozenset({event_type}),

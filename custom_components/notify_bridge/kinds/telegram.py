@@ -45,7 +45,6 @@ from ..hub import (
     NotifyBridgeHub,
     TargetRuntime,
 )
-from ..net import UrlPolicy
 from ..targets.telegram import (
     TELEGRAM_RATE_LIMITS,
     FileIdCache,
@@ -56,6 +55,7 @@ from ..targets.telegram import (
 )
 from ..targets.telegram.sender import RecentChat, WebhookActiveError
 from ..targets.telegram.setup import (
+    CONF_ALLOWED_MEDIA_HOSTS,
     CONF_API_BASE_URL,
     CONF_BOT_ID,
     CONF_BOT_TOKEN,
@@ -75,9 +75,11 @@ from ..targets.telegram.setup import (
     destination_unique_id,
     limits_from_options,
     normalize_api_base_url,
+    parse_allowed_media_hosts,
     parse_chat_id,
     parse_thread_id,
     redact,
+    url_policy_from_options,
     valid_token,
 )
 from . import Kind
@@ -87,11 +89,11 @@ _LOGGER = logging.getLogger(__name__)
 # The file_id cache of a bot is saved this long after its last change (seconds).
 FILE_CACHE_SAVE_DELAY = 10
 FILE_CACHE_STORE_VERSION = 1
-# Sending: Telegram's published flood limits, the sender's own retries, and the
-# outbound guard for media URLs (tests swap these module attributes).
+# Sending: Telegram's published flood limits and the sender's own retries (tests
+# swap these module attributes). The outbound guard of media URLs comes from the
+# entry's allowed media hosts.
 RATE_LIMITS: RateLimits = TELEGRAM_RATE_LIMITS
 SEND_RETRY = RetryPolicy()
-URL_POLICY = UrlPolicy()
 # A form answers quickly: one try, a short timeout.
 FLOW_RETRY = RetryPolicy(attempts=1, rate_limit_retries=1, max_retry_after=5.0)
 FLOW_TIMEOUT = 10.0
@@ -123,7 +125,7 @@ def make_bot(
         limits=limits_from_options(data),
         rate_limits=RATE_LIMITS,
         file_cache=file_cache,
-        url_policy=URL_POLICY,
+        url_policy=url_policy_from_options(data),
         on_auth_failed=on_auth_failed,
         **extra,
     )
@@ -175,6 +177,7 @@ def _entry_schema(*, token_required: bool = True) -> vol.Schema:
                     unit_of_measurement="MB",
                 )
             ),
+            vol.Optional(CONF_ALLOWED_MEDIA_HOSTS): TextSelector(),
         }
     )
 
@@ -189,9 +192,17 @@ class TelegramEntryFlow(ConfigFlow):
         api_base_url = normalize_api_base_url(user_input.get(CONF_API_BASE_URL))
         if api_base_url is None:
             return None, None, {CONF_API_BASE_URL: "invalid_url"}
+        try:
+            media_hosts = parse_allowed_media_hosts(
+                user_input.get(CONF_ALLOWED_MEDIA_HOSTS)
+            )
+        except ValueError:
+            return None, None, {CONF_ALLOWED_MEDIA_HOSTS: "invalid_media_hosts"}
         data: dict[str, Any] = {
             CONF_BOT_TOKEN: str(user_input[CONF_BOT_TOKEN]).strip(),
         }
+        if media_hosts:
+            data[CONF_ALLOWED_MEDIA_HOSTS] = ", ".join(media_hosts)
         if api_base_url:
             data[CONF_API_BASE_URL] = api_base_url
             if upload_mb := user_input.get(CONF_MAX_UPLOAD_MB):

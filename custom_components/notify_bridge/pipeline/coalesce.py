@@ -49,15 +49,17 @@ class Coalescer:
         the host track those deliveries (Home Assistant waits for them at stop)."""
         self._emit = emit
         self._create_task = create_task
-        self._held: dict[tuple[str, str], tuple[Route, list[BridgeEvent]]] = {}
-        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._held: dict[tuple[str, str, str], tuple[Route, list[BridgeEvent]]] = {}
+        self._timers: dict[tuple[str, str, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def offer(self, route: Route, event: BridgeEvent) -> bool:
         """Hold an event if its route coalesces; returns whether it was held."""
         if route.coalesce_seconds <= 0 or event.item_key is None:
             return False
-        key = (route.route_id, event.item_key)
+        # The event type is part of the key: a push and a release about the same
+        # repository are two notifications, each with its own template.
+        key = (route.route_id, event.event_type, event.item_key)
         if key in self._held:
             self._held[key][1].append(event)
         else:
@@ -72,7 +74,7 @@ class Coalescer:
         """Return how many events are being held."""
         return sum(len(events) for _, events in self._held.values())
 
-    def _release(self, key: tuple[str, str]) -> None:
+    def _release(self, key: tuple[str, str, str]) -> None:
         self._timers.pop(key).cancel()
         route, events = self._held.pop(key)
         # Kept until done; async_release waits for it.

@@ -154,7 +154,10 @@ class Dispatcher:
                 async with asyncio.timeout(self._timeout):
                     return await destination.async_deliver(notification)
             except TimeoutError as err:
-                raise DeliveryError(f"timed out after {self._timeout:g} s") from err
+                # Not retried: part of the notification may already have gone out.
+                raise DeliveryError(
+                    f"timed out after {self._timeout:g} s", permanent=True
+                ) from err
 
     async def _deliver(
         self,

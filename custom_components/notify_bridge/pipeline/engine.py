@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
 import time
 from typing import Any
 
@@ -63,6 +64,9 @@ class Pipeline:
         self.history = history or DispatchHistory()
         self._resolve = resolve
         self._listeners: list[SummaryListener] = []
+        if self.dispatcher.policy is not None:
+            # Deliveries of what waited get summaries too (events, sensors, repairs).
+            self.dispatcher.policy.on_delivered = self._report_waiting_delivered
         self.coalescer = Coalescer(self.async_dispatch_route, create_task)
         # Per source, renders run one at a time so deliveries reach each destination
         # in the order the events arrived (a render finishing early must not overtake).
@@ -208,6 +212,16 @@ class Pipeline:
             else:
                 found.append(destination)
         return found, missing
+
+    def _report_waiting_delivered(self, results: list[DeliveryResult]) -> None:
+        self._finish(
+            summarize(
+                new_dispatch_id(),
+                results,
+                started_at=datetime.now(UTC),
+                started=time.perf_counter(),
+            )
+        )
 
     def _finish(self, summary: DispatchSummary) -> DispatchSummary:
         self.history.record(summary)

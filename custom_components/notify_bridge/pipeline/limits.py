@@ -21,8 +21,10 @@ MAX_TEMPLATE_SEQUENCE = 100_000
 
 # One process-wide cap on concurrent sends, whatever the destination.
 MAX_CONCURRENT_SENDS = 8
-# A destination that has not answered by then has failed (seconds).
-DELIVERY_TIMEOUT = 60.0
+# A safety net around one delivery, above the worst legitimate case (Telegram
+# pacing in a busy group, 429 waits, a 50 MB upload). Not retried when hit: part
+# of the notification may have gone out (seconds).
+DELIVERY_TIMEOUT = 900.0
 
 # Dispatch summaries kept for diagnostics.
 DISPATCH_HISTORY = 50
@@ -41,6 +43,9 @@ RETRY_BUDGET = 60.0
 # The outbox is retried after this long, doubling per failure up to the maximum.
 OUTBOX_RETRY_DELAY = 30.0
 OUTBOX_MAX_RETRY_DELAY = 600.0
+# Media bytes kept in memory for waiting notifications, all destinations together;
+# beyond it (and after a restart) only URLs and upload-cache identities are kept.
+MAX_PENDING_MEDIA_BYTES = 64 * 1024 * 1024
 # A digest shows the newest messages of a route, up to this many.
 DIGEST_MESSAGES = 5
 # Coalesced events carry at most this many media items ("and N more" for the rest).

@@ -154,6 +154,8 @@ class DeliveryResult:
     errors: tuple[str, ...] = ()
     # Held back by quiet hours (delivered later, as a digest or one by one).
     deferred: bool = False
+    # Not delivered yet but kept in the outbox: it will be retried, in order.
+    queued: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON-friendly form used in summaries and diagnostics."""
@@ -162,6 +164,7 @@ class DeliveryResult:
             "destination": self.destination_name,
             "success": self.success,
             "deferred": self.deferred,
+            "queued": self.queued,
             "messages_sent": self.messages_sent,
             "media_delivered": self.media_delivered,
             "media_skipped": self.media_skipped,
@@ -193,6 +196,11 @@ class DispatchSummary:
     def failed(self) -> int:
         """Return how many destinations failed."""
         return sum(1 for result in self.results if not result.success)
+
+    @property
+    def lost(self) -> bool:
+        """Return whether a destination failed with nothing left to retry."""
+        return any(not result.success and not result.queued for result in self.results)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON-friendly form used in responses, bus events, diagnostics."""

@@ -24,6 +24,7 @@ import uuid
 
 from .limits import (
     DIGEST_MESSAGES,
+    MAX_PENDING_MEDIA_BYTES,
     MAX_PENDING_PER_DESTINATION,
     OUTBOX_MAX_RETRY_DELAY,
     OUTBOX_RETRY_DELAY,
@@ -43,6 +44,7 @@ from .models import (
     Notification,
     OutputFormat,
 )
+from .render import escape_text
 
 _LOGGER = get_logger(__name__)
 
@@ -135,7 +137,9 @@ class PendingItem:
     digest: bool
     disable_notification: bool | None = None
     message_thread_id: int | None = None
-    # Only media that can be fetched again is kept (bytes are not persisted).
+    parse_mode: str | None = None
+    # Bytes stay in memory only (within a budget); what is stored is the URL and the
+    # identity, so after a restart a target can re-send from its upload cache.
     media: tuple[MediaItem, ...] = ()
 
     def notification(self) -> Notification:
@@ -147,7 +151,13 @@ class PendingItem:
             output_format=self.output_format,
             disable_notification=self.disable_notification,
             message_thread_id=self.message_thread_id,
+            parse_mode=self.parse_mode,
         )
+
+    @property
+    def media_bytes(self) -> int:
+        """Return how many bytes of media this item holds in memory."""
+        return sum(len(m.data or b"") + len(m.thumbnail or b"") for m in self.media)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the stored form."""
@@ -163,9 +173,16 @@ class PendingItem:
             "digest": self.digest,
             "disable_notification": self.disable_notification,
             "message_thread_id": self.message_thread_id,
+            "parse_mode": self.parse_mode,
             "media": [
-                {"type": item.type.value, "url": item.url, "identity": item.identity}
+                {
+                    "type": item.type.value,
+                    "url": item.url,
+                    "identity": item.identity,
+                    "filename": item.filename,
+                }
                 for item in self.media
+                if item.url or item.identity
             ],
         }
 
@@ -184,11 +201,13 @@ class PendingItem:
             digest=bool(data.get("digest", True)),
             disable_notification=data.get("disable_notification"),
             message_thread_id=data.get("message_thread_id"),
+            parse_mode=data.get("parse_mode"),
             media=tuple(
                 MediaItem(
                     type=MediaType(item["type"]),
                     url=item.get("url"),
                     identity=item.get("identity"),
+                    filename=item.get("filename"),
                 )
                 for item in data.get("media", ())
             ),
@@ -214,7 +233,16 @@ def new_pending(
         digest=context.digest,
         disable_notification=notification.disable_notification,
         message_thread_id=notification.message_thread_id,
-        media=tuple(item for item in notification.media if item.url),
+        parse_mode=notification.parse_mode,
+        media=notification.media,
+    )
+
+
+def without_bytes(item: PendingItem) -> PendingItem:
+    """Return the item with its media reduced to URL and identity."""
+    return replace(
+        item,
+        media=tuple(replace(m, data=None, thumbnail=None) for m in item.media),
     )
 
 
@@ -239,9 +267,14 @@ class _Unit:
     folded: tuple[str, ...] = ()
 
 
-def _digest_text(route_name: str, items: list[PendingItem], folded: int) -> str:
+def _digest_text(
+    route_name: str, items: list[PendingItem], folded: int, fmt: OutputFormat
+) -> str:
     total = len(items) + folded
-    lines = [f"While you were away: {total} notifications from {route_name}."]
+    # The messages are already in the destination's format; the header is built
+    # here, so the route name is escaped here.
+    name = escape_text(route_name, fmt)
+    lines = [f"While you were away: {total} notifications from {name}."]
     shown = items[-DIGEST_MESSAGES:]
     lines.extend(item.message for item in shown)
     earlier = total - len(shown)
@@ -298,7 +331,9 @@ def build_units(queue: DestinationQueue) -> list[_Unit]:
             _Unit(
                 tuple(items),
                 Notification(
-                    message=_digest_text(name, items, queue.folded.get(name, 0)),
+                    message=_digest_text(
+                        name, items, queue.folded.get(name, 0), first.output_format
+                    ),
                     title=name,
                     media=media[:10],
                     output_format=first.output_format,
@@ -339,6 +374,9 @@ class DeliveryPolicy:
         self._changes = 0
         self._saved = 0
         self.on_backlog_changed: Callable[[str], None] | None = None
+        # Called with the results of deliveries made from what waited.
+        self.on_delivered: Callable[[list[DeliveryResult]], None] | None = None
+        self._media_bytes = 0
         self._send: (
             Callable[[Destination, Notification], Awaitable[DeliveryResult]] | None
         ) = None
@@ -364,6 +402,19 @@ class DeliveryPolicy:
             self._max_pending_of.pop(destination_id, None)
         else:
             self._max_pending_of[destination_id] = max_pending
+
+    async def async_forget(self, destination_id: str) -> None:
+        """Drop everything a removed destination had waiting."""
+        queue = self._queues.pop(destination_id, None)
+        if queue is None:
+            return
+        for item in queue.items:
+            self._forget_item(item)
+        await self._persist(destination_id)
+
+    def known_destinations(self) -> set[str]:
+        """Return every destination that has (or had) a queue."""
+        return set(self._queues)
 
     def backlog(self, destination_id: str) -> int:
         """Return how many notifications wait for a destination (folded included)."""
@@ -435,6 +486,10 @@ class DeliveryPolicy:
                         deferred=True,
                     )
                 notification = replace(notification, disable_notification=True)
+            queue = self._queue(dest_id)
+            if queue.items and self._may_drain(dest_id, queue, now):
+                # Quiet hours just ended or a retry is due: older ones go first.
+                await self._drain_locked(destination, queue)
             if self._has_retries(dest_id):
                 # Something older waits for a retry: keep the order, deliver after it.
                 await self._enqueue(
@@ -453,9 +508,7 @@ class DeliveryPolicy:
                     dest_id,
                     new_pending(PendingReason.RETRY, notification, context, now),
                 )
-                self._queue(dest_id).retry_at = now + timedelta(
-                    seconds=self._retry.outbox_wait(1)
-                )
+                queue.retry_at = now + timedelta(seconds=self._retry.outbox_wait(1))
                 return self._queued_result(
                     destination, f"{err} (queued for retry)", attempts=err.attempts
                 )
@@ -475,6 +528,7 @@ class DeliveryPolicy:
             success=False,
             attempts=attempts,
             errors=(error,),
+            queued=True,
         )
 
     async def _send_with_retries(
@@ -542,22 +596,34 @@ class DeliveryPolicy:
                 not force and not self._may_drain(dest_id, queue, now)
             ):
                 return 0
-            sent = 0
+            return await self._drain_locked(destination, queue)
+
+    async def _drain_locked(
+        self, destination: Destination, queue: DestinationQueue
+    ) -> int:
+        """Deliver what waits, in order, until done or a transient failure; report
+        every delivery made (through `on_delivered`). Returns notifications sent."""
+        sent = 0
+        results: list[DeliveryResult] = []
+        try:
             for unit in build_units(queue):
                 try:
-                    await self._send_with_retries(destination, unit.notification)
+                    results.append(
+                        await self._send_with_retries(destination, unit.notification)
+                    )
                 except DeliveryError as err:
+                    results.append(
+                        DeliveryResult(
+                            destination_id=destination.destination_id,
+                            destination_name=destination.name,
+                            success=False,
+                            attempts=err.attempts,
+                            errors=(str(err),),
+                            queued=not err.permanent,
+                        )
+                    )
                     if not err.permanent:
-                        queue.failures += 1
-                        queue.retry_at = now + timedelta(
-                            seconds=self._retry.outbox_wait(queue.failures)
-                        )
-                        _LOGGER.warning(
-                            "Outbox of %s still failing (%s); %d waiting",
-                            destination.name,
-                            err,
-                            len(queue.items),
-                        )
+                        self._schedule_retry(destination, queue, err)
                         break
                     _LOGGER.error(
                         "Dropping %d notification(s) for %s: %s",
@@ -568,11 +634,28 @@ class DeliveryPolicy:
                 else:
                     sent += len(unit.items)
                 self._remove(queue, unit)
-                await self._persist(dest_id)
+                await self._persist(destination.destination_id)
             else:
                 queue.failures = 0
                 queue.retry_at = None
-            return sent
+        finally:
+            if results and self.on_delivered is not None:
+                self.on_delivered(results)
+        return sent
+
+    def _schedule_retry(
+        self, destination: Destination, queue: DestinationQueue, err: DeliveryError
+    ) -> None:
+        queue.failures += 1
+        queue.retry_at = self._clock() + timedelta(
+            seconds=self._retry.outbox_wait(queue.failures)
+        )
+        _LOGGER.warning(
+            "Outbox of %s still failing (%s); %d waiting",
+            destination.name,
+            err,
+            len(queue.items),
+        )
 
     def _may_drain(self, dest_id: str, queue: DestinationQueue, now: datetime) -> bool:
         quiet = self._quiet.get(dest_id)
@@ -583,17 +666,24 @@ class DeliveryPolicy:
     def _remove(self, queue: DestinationQueue, unit: _Unit) -> None:
         done = {item.item_id for item in unit.items}
         queue.items = deque(item for item in queue.items if item.item_id not in done)
-        for item_id in done:
-            self._stored.pop(item_id, None)
+        for item in unit.items:
+            self._forget_item(item)
         for name in unit.folded:
             queue.folded.pop(name, None)
 
+    def _forget_item(self, item: PendingItem) -> None:
+        self._stored.pop(item.item_id, None)
+        self._media_bytes -= item.media_bytes
+
     async def _enqueue(self, dest_id: str, item: PendingItem) -> None:
         queue = self._queue(dest_id)
+        if self._media_bytes + item.media_bytes > MAX_PENDING_MEDIA_BYTES:
+            item = without_bytes(item)
+        self._media_bytes += item.media_bytes
         queue.items.append(item)
         while len(queue.items) > self._max_pending_of.get(dest_id, self._max_pending):
             oldest = queue.items.popleft()
-            self._stored.pop(oldest.item_id, None)
+            self._forget_item(oldest)
             name = oldest.route_name or DEFAULT_ROUTE_NAME
             queue.folded[name] = queue.folded.get(name, 0) + 1
         await self._persist(dest_id)

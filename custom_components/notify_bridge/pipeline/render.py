@@ -13,7 +13,7 @@ one C call (`*`, `**`, `+`, `center`, `indent`, `format`, `replace`) are capped 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import islice
 import math
@@ -28,7 +28,7 @@ from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
 from jinja2.ext import Extension
 from jinja2.filters import sync_do_join
 from jinja2.lexer import Token, TokenStream
-from jinja2.runtime import ChainableUndefined
+from jinja2.runtime import ChainableUndefined, markup_join as _markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -43,7 +43,9 @@ from .models import OutputFormat
 
 TRUNCATION_MARK = "…"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-_FORMAT_WIDTH = re.compile(r"%[-+ 0#]*(\d+)")
+# Width and precision of %-formats ("%0300d", "%.9999f"); "%*d" is refused outright.
+_FORMAT_WIDTH = re.compile(r"%[-+ 0#]*(\d*)(?:\.(\d+))?")
+_FORMAT_STAR = re.compile(r"%[-+ 0#]*(?:\d*\.)?\*")
 _MAX_POWER_BITS = 100_000
 _COLLECT_BATCH = 64
 
@@ -110,6 +112,12 @@ _ESCAPERS: dict[OutputFormat, Callable[[str], str] | None] = {
 }
 
 
+def escape_text(text: str, output_format: OutputFormat) -> str:
+    """Escape literal text for a format (as template values are)."""
+    escaper = _ESCAPERS[output_format]
+    return text if escaper is None else escaper(text)
+
+
 def _finalize(value: Any) -> str:
     """Turn one `{{ value }}` into text for the format of this thread's render.
 
@@ -171,7 +179,7 @@ _MAPPING_ATTRIBUTES = frozenset(dir(dict)) | frozenset(dir(MappingProxyType))
 class _BridgeSandbox(ImmutableSandboxedEnvironment):
     """Immutable sandbox with deadline checks and caps on value-amplifying operators."""
 
-    intercepted_binops = frozenset({"*", "**", "+"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         _check_deadline()
@@ -192,6 +200,8 @@ class _BridgeSandbox(ImmutableSandboxedEnvironment):
                 and left_size + right_size > MAX_TEMPLATE_SEQUENCE
             ):
                 raise _too_big("concatenation")
+        elif operator == "%" and isinstance(left, str):
+            _check_format_widths(left)
         elif (
             operator == "**"
             and isinstance(left, int)
@@ -223,6 +233,32 @@ class _BridgeSandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
+def _check_format_widths(text: str) -> None:
+    """Refuse %-formats whose width or precision would pad to a huge string."""
+    if _FORMAT_STAR.search(text):
+        raise SecurityError("%-formats taking their width from the arguments (*)")
+    for width, precision in _FORMAT_WIDTH.findall(text):
+        for number in (width, precision):
+            if number:
+                _capped_width(int(number))
+
+
+def _capped_str_join(seq: Iterable[Any]) -> str:
+    """Jinja's `~`: join, refusing results past the size cap (`~` is no operator
+    the sandbox can intercept, so compiled templates get this in its place)."""
+    parts = [str(part) for part in seq]
+    if sum(map(len, parts)) > MAX_TEMPLATE_SEQUENCE:
+        raise _too_big("concatenation")
+    return "".join(parts)
+
+
+def _capped_markup_join(seq: Iterable[Any]) -> str:
+    parts = list(seq)
+    if sum(len(str(part)) for part in parts) > MAX_TEMPLATE_SEQUENCE:
+        raise _too_big("concatenation")
+    return _markup_join(parts)
+
+
 def _capped_width(width: int) -> int:
     if width > MAX_TEMPLATE_SEQUENCE:
         raise _too_big("padding")
@@ -246,8 +282,7 @@ def _build_environment() -> _BridgeSandbox:
     ](value, _capped_width(width) if isinstance(width, int) else width, *args, **kwargs)
 
     def capped_format(value: str, *args: Any, **kwargs: Any) -> str:
-        for width in _FORMAT_WIDTH.findall(str(value)):
-            _capped_width(int(width))
+        _check_format_widths(str(value))
         return base_filters["format"](value, *args, **kwargs)
 
     def capped_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
@@ -296,6 +331,15 @@ def _cut(text: str, limit: int) -> str:
 _ENVIRONMENT = _build_environment()
 
 
+def _compile_guarded(source: str) -> Any:
+    """Compile, and give the template's code the size-capped `~` joins."""
+    template = _ENVIRONMENT.from_string(source)
+    namespace = template.root_render_func.__globals__
+    namespace["str_join"] = _capped_str_join
+    namespace["markup_join"] = _capped_markup_join
+    return template
+
+
 def _syntax_error(err: TemplateSyntaxError) -> TemplateError:
     return TemplateError(f"template syntax error on line {err.lineno}: {err.message}")
 
@@ -324,7 +368,7 @@ class Renderer:
         self._max_output = max_output
         self._slots = asyncio.Semaphore(max_concurrent)
         # Keyed by the template text itself: an edited template is a new key.
-        self._compile = lru_cache(maxsize=cache_size)(_ENVIRONMENT.from_string)
+        self._compile = lru_cache(maxsize=cache_size)(_compile_guarded)
 
     def render(
         self,

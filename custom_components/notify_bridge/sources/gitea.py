@@ -40,6 +40,8 @@ SIGNATURE_HEADER: Final = "X-Gitea-Signature"
 # Gitea form bodies carry the JSON (the signed material) in this field.
 FORM_PAYLOAD_FIELD: Final = "payload"
 
+# Context key routes match repositories on (`owner/name`, lower-cased).
+REPOSITORY_KEY: Final = "repository_key"
 # Commits listed in a push context; the rest are counted in `more_commits`.
 MAX_LISTED_COMMITS: Final = 10
 # Workflow conclusions notified by default (successes would be noise).
@@ -182,6 +184,8 @@ class GiteaEvent:
     # Exact kind from X-Gitea-Event-Type (e.g. pull_request_review_approved).
     kind: str
     action: str | None
+    # `owner/name` lower-cased (Gitea names are case-insensitive): what coalescing
+    # and the webhook/poll de-duplication key on. Templates show `repository`.
     repository: str | None
     branch: str | None
     sender: str | None
@@ -261,13 +265,19 @@ def parse_gitea_payload(
         event_type=event_type,
         kind=kind,
         action=context.get("action"),
-        repository=context.get("repository"),
+        repository=context.get(REPOSITORY_KEY),
         branch=context.get("branch"),
         sender=context.get("sender"),
         notify_by_default=notify,
         context=freeze(context),
         delivery_id=delivery_id,
     )
+
+
+def repository_key(name: str | None) -> str | None:
+    """Return the form of `owner/name` routes match on: Gitea ignores case in it."""
+    text = (name or "").strip()
+    return text.casefold() if text else None
 
 
 # --- Defensive readers -----------------------------------------------------------------
@@ -300,11 +310,14 @@ def _strip_ref(ref: str | None) -> tuple[str | None, str | None]:
 def _common_context(
     payload: Mapping[str, Any], kind: str, event_type: str
 ) -> dict[str, Any]:
+    repository = _text(payload, "repository", "full_name")
     return {
         "gitea_event": kind,
         "event_type": event_type,
         "action": _text(payload, "action"),
-        "repository": _text(payload, "repository", "full_name"),
+        # As Gitea spells it (for display); routes match the lower-cased key.
+        "repository": repository,
+        REPOSITORY_KEY: repository_key(repository),
         "repository_url": _text(payload, "repository", "html_url"),
         "sender": _user(payload, "sender"),
         "branch": None,

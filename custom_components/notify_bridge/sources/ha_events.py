@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 
 from ..const import (
     CONF_DESTINATIONS,
@@ -14,6 +15,7 @@ from ..const import (
     CONF_EVENT_TYPE,
     CONF_TEMPLATE,
     CONF_TITLE_TEMPLATE,
+    DOMAIN,
     EVENT_BRIDGE_EVENT,
     EVENT_DISPATCHED,
     EntryKind,
@@ -75,8 +77,17 @@ def async_listen(
     """Listen once per event type the routes ask for; returns the unsubscribers."""
     event_types = {t for route in routes for t in route.event_types} - OWN_EVENTS
 
+    registry = er.async_get(hass)
+
     @callback
     def on_event(event: Event) -> None:
+        entity_id = event.data.get("entity_id")
+        if isinstance(entity_id, str):
+            entry = registry.async_get(entity_id)
+            if entry is not None and entry.platform == DOMAIN:
+                # Our own entities change when we deliver (last_event, backlog): a
+                # state_changed route on them would feed on itself forever.
+                return
         handle(bridge_event(source_entry_id, event))
 
     return [hass.bus.async_listen(event_type, on_event) for event_type in event_types]

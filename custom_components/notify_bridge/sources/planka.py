@@ -45,6 +45,8 @@ DERIVED_EVENTS: Final = frozenset(
 )
 # Events whose `data.item` is the card itself.
 _CARD_ITEM_EVENTS: Final = frozenset({"cardCreate", "cardUpdate", "cardDelete"})
+# Context key routes match board names on (case-folded).
+BOARD_KEY: Final = "board_key"
 # Event types a route without its own filter notifies; edits would be noise.
 DEFAULT_EVENT_TYPES: Final = frozenset(
     {CARD_CREATED, CARD_MOVED, COMMENT_CREATED, TASK_COMPLETED, CARD_MEMBER_ADDED}
@@ -172,6 +174,12 @@ def parse_planka_payload(
 # --- Context builders ------------------------------------------------------------------
 
 
+def board_key(name: str | None) -> str | None:
+    """Return the form of a board name routes match on (any case)."""
+    text = (name or "").strip()
+    return text.casefold() if text else None
+
+
 def _included(data: Any, kind: str) -> Mapping[str, Any]:
     """Return the first included record of a kind (Planka sends one-element lists)."""
     records = path_list(data, "included", kind)
@@ -220,6 +228,8 @@ def _common_context(
         "project": _named(_included(data, "projects")),
         "board": board,
         "board_id": board["id"] or path_text(item, "boardId"),
+        # The name as typed in a route matches in any case; `board.name` displays.
+        BOARD_KEY: board_key(board["name"]),
         "list": _named(_included(data, "lists")),
         "card": card,
         # A plain dict, so the context stays JSON-friendly for bus events.

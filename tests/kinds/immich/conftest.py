@@ -68,6 +68,8 @@ def route_data(albums: list[str], **overrides: Any) -> dict[str, Any]:
         "media": "thumbnail",
         "max_media": 10,
         "destinations": [DEMO_ENTITY],
+        # Delivered at once unless a test asks for the window (Immich default: 60 s).
+        "coalesce_seconds": 0,
     }
     data.update(overrides)
     return data

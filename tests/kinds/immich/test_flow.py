@@ -357,3 +357,28 @@ async def test_route_reconfigure(
     v3.fail(500, path="/api/albums")
     result = await entry.start_subentry_reconfigure_flow(hass, "route", ROUTE_ID)
     assert result["reason"] == "cannot_connect"
+
+
+def _schema_default(result: dict[str, Any], field: str) -> Any:
+    marker = next(key for key in result["data_schema"].schema if str(key) == field)
+    return marker.default()
+
+
+async def test_route_flow_coalesces_by_default(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """A new Immich route offers (and stores) a 60 s coalescing window."""
+    album = v3.create_album("Holiday", 1)
+    entry = immich_entry(hass, v3, [])
+    await setup_all(hass)
+    result = await _start_route(hass)
+    assert _schema_default(result, "coalesce_seconds") == 60
+    user_input = _route_input([album])
+    del user_input["coalesce_seconds"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    subentry = next(iter(entry.subentries.values()))
+    assert subentry.data["coalesce_seconds"] == 60

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.notify_bridge.sources.immich import media as media_module
 from custom_components.notify_bridge.sources.immich.client import AssetType
@@ -267,3 +271,49 @@ async def test_coalesced_uploads_count_every_asset(
         "3 new items in Family from Alice (2 photos, 1 videos)"
     )
     assert len(notification.media) == 3
+
+
+def test_route_without_a_window_coalesces_for_60_seconds() -> None:
+    """Stored without `coalesce_seconds`: 60 s; a stored 0 stays off."""
+    data = {"albums": ["a"], "events": ["assets_added"], "destinations": ["x"]}
+    (route,) = RouteConfig.from_data("r", "R", "e", data).pipeline_routes()
+    assert route.coalesce_seconds == 60
+    (route,) = RouteConfig.from_data(
+        "r", "R", "e", {**data, "coalesce_seconds": 0}
+    ).pipeline_routes()
+    assert route.coalesce_seconds == 0
+
+
+async def test_default_window_merges_a_burst_into_one_message(
+    hass: HomeAssistant,
+    recorder: RecordingDestination,
+    v3: FakeImmichServer,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Three polls finding uploads to one album within 60 s: one message for all."""
+    album = v3.create_album("Family", 1)
+    subentry = immich_route(
+        [album],
+        destinations=["recorder"],
+        media="none",
+        title_template="{{ coalesced.count }} changes",
+    )
+    del subentry["data"]["coalesce_seconds"]  # stored before the option existed
+    immich_entry(hass, v3, [subentry])
+    await hass.config_entries.async_setup("immich_entry")
+    await hass.async_block_till_done()
+    v3.add_assets(album, 2)
+    await poll(hass)
+    for _ in range(2):
+        freezer.tick(20)
+        v3.add_assets(album, 1)
+        await poll(hass)
+    assert recorder.notifications == []
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=15))
+    await hass.async_block_till_done()
+    assert recorder.notifications == []
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=25))
+    await hass.async_block_till_done()
+    (notification,) = recorder.notifications
+    assert notification.title == "3 changes"
+    assert notification.message.startswith("4 new items in Family from Alice")

@@ -13,9 +13,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.kinds import telegram as telegram_kind
-from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.targets.telegram import RateLimits, RetryPolicy
 from custom_components.notify_bridge.targets.telegram.setup import (
+    CONF_ALLOWED_MEDIA_HOSTS,
     destination_unique_id,
 )
 from tests.fakes.telegram_server import FakeTelegramServer
@@ -47,10 +47,15 @@ def fast_telegram(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def allow_loopback_media(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let media downloads reach the fake's media server on 127.0.0.1 (tests only)."""
-    monkeypatch.setattr(
-        telegram_kind, "URL_POLICY", UrlPolicy(allowlist=("127.0.0.1/32",))
+def allow_loopback_media(hass: HomeAssistant, tg_entry: MockConfigEntry) -> None:
+    """Let media downloads reach the fake's media server on 127.0.0.1.
+
+    Through the entry's own option, as a user would allow a camera on the LAN; it
+    must be requested before the entry is set up (listed in usefixtures).
+    """
+    assert tg_entry.state is ConfigEntryState.NOT_LOADED
+    hass.config_entries.async_update_entry(
+        tg_entry, data={**tg_entry.data, CONF_ALLOWED_MEDIA_HOSTS: "127.0.0.1"}
     )
 
 

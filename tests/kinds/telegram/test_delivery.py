@@ -176,6 +176,69 @@ async def test_loopback_media_refused_by_default(
     assert [c.method for c in sends(server)] == ["sendMessage"]
 
 
+@pytest.mark.parametrize(
+    ("tg_options", "allowed"),
+    [
+        ({"allowed_media_hosts": "127.0.0.1"}, True),
+        ({"allowed_media_hosts": "192.168.1.0/24, camera.lan"}, False),
+        ({}, False),
+    ],
+)
+async def test_allowed_media_hosts_option(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    setup_telegram: MockConfigEntry,
+    allowed: bool,
+) -> None:
+    """The entry's allowed media hosts open a local media server, and only those."""
+    url = server.add_media("snap.jpg", make_jpeg(64, 48))
+    response = await send(
+        hass, entity_id=[PRIVATE_ENTITY], message="snapshot", media=[{"url": url}]
+    )
+    (result,) = response["summary"]["results"]
+    if allowed:
+        assert response["status"] == "ok"
+        assert (result["media_delivered"], result["media_failed"]) == (1, 0)
+        (call,) = sends(server)
+        assert call.method == "sendPhoto"
+        assert call.upload_bytes > 0
+        return
+    assert result["media_failed"] == 1
+    assert any("127.0.0.1 is not public" in error for error in result["errors"])
+    assert [c.method for c in sends(server)] == ["sendMessage"]
+
+
+@pytest.mark.parametrize("tg_options", [{"allowed_media_hosts": "0.0.0.0/0, ::/0"}])
+async def test_allowed_networks_never_open_metadata(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """Even 'everything' allowed leaves the cloud metadata endpoint refused."""
+    response = await send(
+        hass,
+        entity_id=[PRIVATE_ENTITY],
+        message="creds?",
+        media=[{"url": "http://169.254.169.254/latest/meta-data/"}],
+    )
+    (result,) = response["summary"]["results"]
+    assert result["media_failed"] == 1
+    assert any("metadata" in error for error in result["errors"])
+
+
+async def test_title_escaped_end_to_end(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """A title with markup characters arrives escaped, with no plain-text fallback."""
+    response = await send(
+        hass, entity_id=[PRIVATE_ENTITY], message="done", title='Fix <b> & "quotes"'
+    )
+    assert response["status"] == "ok"
+    (result,) = response["summary"]["results"]
+    assert result["errors"] == []
+    (call,) = server.calls_to("sendMessage")
+    assert call.params["parse_mode"] == "HTML"
+    assert call.params["text"] == '<b>Fix &lt;b&gt; &amp; "quotes"</b>\ndone'
+
+
 @pytest.mark.usefixtures("allow_loopback_media")
 async def test_file_id_cache_survives_reload(
     hass: HomeAssistant,

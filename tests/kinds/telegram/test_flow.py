@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.kinds.telegram import TelegramRuntime
+from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.targets.telegram import (
     OFFICIAL_LIMITS,
     SELF_HOSTED_LIMITS,
@@ -23,9 +24,11 @@ from custom_components.notify_bridge.targets.telegram.setup import (
     destination_unique_id,
     limits_from_options,
     normalize_api_base_url,
+    parse_allowed_media_hosts,
     parse_chat_id,
     parse_thread_id,
     redact,
+    url_policy_from_options,
 )
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -259,6 +262,126 @@ async def test_reconfigure(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_bot"
+
+
+async def test_create_entry_with_allowed_media_hosts(
+    hass: HomeAssistant, server: FakeTelegramServer
+) -> None:
+    """A malformed entry is a translated field error; valid ones are normalized."""
+    result = await _start(hass)
+    form = {"bot_token": server.token, "api_base_url": server.api_root}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**form, "allowed_media_hosts": "192.168.1.20, http://cam/snap.jpg"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"allowed_media_hosts": "invalid_media_hosts"}
+    assert "invalid_media_hosts" in STRINGS["config"]["error"]
+    assert not [c for c in server.calls if c.method == "getMe"]  # checked first
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            **form,
+            "allowed_media_hosts": " 192.168.1.20/24,Camera.LAN., 127.0.0.1 ",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.data["allowed_media_hosts"] == (
+        "192.168.1.0/24, camera.lan, 127.0.0.1"
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data.bot.url_policy.allowlist == (
+        "192.168.1.0/24",
+        "camera.lan",
+        "127.0.0.1",
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_allowed_media_hosts(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """Reconfigure sets, validates and clears the allowed media hosts."""
+    entry = setup_telegram
+    assert entry.runtime_data.bot.url_policy.allowlist == ()
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"api_base_url": server.api_root, "allowed_media_hosts": "10.0.0.0/33"},
+    )
+    assert result["errors"] == {"allowed_media_hosts": "invalid_media_hosts"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"api_base_url": server.api_root, "allowed_media_hosts": "fd00::/8"},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["allowed_media_hosts"] == "fd00::/8"
+    assert entry.runtime_data.bot.url_policy.allowlist == ("fd00::/8",)
+
+    # The current value is suggested; submitting the field empty clears it.
+    result = await entry.start_reconfigure_flow(hass)
+    schema = result["data_schema"].schema
+    (key,) = [k for k in schema if k == "allowed_media_hosts"]
+    assert key.description == {"suggested_value": "fd00::/8"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"api_base_url": server.api_root}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert "allowed_media_hosts" not in entry.data
+    assert entry.runtime_data.bot.url_policy.allowlist == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ()),
+        ("", ()),
+        (" , ", ()),
+        ("127.0.0.1", ("127.0.0.1",)),
+        ("127.0.0.1/32", ("127.0.0.1",)),
+        ("[::1]", ("::1",)),
+        ("192.168.1.7/24", ("192.168.1.0/24",)),
+        ("a.lan\nb.lan b.lan", ("a.lan", "b.lan")),
+        ("localhost, HomeAssistant.local.", ("localhost", "homeassistant.local")),
+        ("169.254.169.254", ("169.254.169.254",)),
+    ],
+)
+def test_parse_allowed_media_hosts(value: Any, expected: tuple[str, ...]) -> None:
+    """Addresses, networks and names are accepted, normalized, de-duplicated."""
+    assert parse_allowed_media_hosts(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://cam.lan",
+        "cam.lan:8080",
+        "10.0.0.0/33",
+        "10.0.0.300",
+        "1.2.3",
+        "*.lan",
+        "-bad.lan",
+        "under_score.lan",
+        "fe80::1%eth0",
+        "a" * 64 + ".lan",
+        ".".join(["abcdefgh"] * 30),
+    ],
+)
+def test_parse_allowed_media_hosts_refuses(value: str) -> None:
+    """URLs, ports, wildcards, bad networks and bad names are malformed."""
+    with pytest.raises(ValueError, match="not a host name"):
+        parse_allowed_media_hosts(value)
+
+
+def test_url_policy_from_options() -> None:
+    """The entry's option builds the guard; bad stored data fails closed."""
+    assert url_policy_from_options({}) == UrlPolicy()
+    policy = url_policy_from_options({"allowed_media_hosts": "10.0.0.0/8, nas"})
+    assert policy == UrlPolicy(allowlist=("10.0.0.0/8", "nas"))
+    assert url_policy_from_options({"allowed_media_hosts": "http://x"}) == UrlPolicy()
 
 
 # --- destinations ---------------------------------------------------------------------

@@ -498,3 +498,50 @@ async def test_unpersisted_claim_is_not_acknowledged(
     await hass.async_block_till_done()
     assert response.status == 202
     assert len(legacy_notify_calls) == 1
+
+
+@pytest.mark.parametrize(
+    "gitea_routes",
+    [
+        [
+            webhook_route(
+                {
+                    "repositories": ["acme/tools"],
+                    "events": ["push"],
+                    "notable_only": True,
+                    "template": "typed lower: {{ repository }}",
+                }
+            ),
+            webhook_route(
+                {
+                    "repositories": ["Acme/Tools", "ACME/TOOLS"],
+                    "events": ["push"],
+                    "notable_only": True,
+                    "template": "typed mixed: {{ repository }}",
+                },
+                route_id="route_mixed",
+            ),
+        ]
+    ],
+)
+async def test_repositories_match_in_any_case(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    legacy_notify_calls: list,
+) -> None:
+    """Gitea names ignore case: each route matches either spelling, once."""
+    client = await setup_webhooks(gitea_entry)
+    mixed = push_payload()
+    mixed["repository"] = {**mixed["repository"], "full_name": "Acme/Tools"}
+    for payload, delivery in ((mixed, "d-mixed"), (push_payload(), "d-lower")):
+        response = await post_gitea(client, "push", payload, delivery=delivery)
+        assert response.status == 202
+        await hass.async_block_till_done()
+    # The display keeps Gitea's spelling; each route notified each push once.
+    assert sorted(messages(legacy_notify_calls)) == [
+        "typed lower: Acme/Tools",
+        "typed lower: acme/tools",
+        "typed mixed: Acme/Tools",
+        "typed mixed: acme/tools",
+    ]

@@ -310,3 +310,21 @@ async def test_generic_bearer_custom_header(
     await hass.async_block_till_done()
     assert (ok.status, bad.status, unsupported.status) == (202, 401, 415)
     assert messages(legacy_notify_calls) == ["Deploy of api failed: disk full"]
+
+
+@pytest.mark.parametrize(
+    "planka_routes",
+    [[webhook_route({"boards": ["chores", "CHORES"], "events": ["card_created"]})]],
+)
+async def test_planka_board_name_in_any_case(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    planka_entry: MockConfigEntry,
+    legacy_notify_calls: list,
+) -> None:
+    """A board named "Chores" matches a route typed "chores", once; display kept."""
+    client = await setup_webhooks(planka_entry)
+    assert (await post_planka(client, planka_card_created())).status == 202
+    await hass.async_block_till_done()
+    assert len(legacy_notify_calls) == 1
+    assert "on Chores" in legacy_notify_calls[0].data["message"]

@@ -108,3 +108,22 @@ def test_event_keys_and_times() -> None:
         {"number": 3, "created_at": None},
     ]
     assert issue_events(issues, since) == []
+
+
+def test_repository_case_is_one_repository() -> None:
+    """A webhook says "Acme/Tools", a route or poll "acme/tools": one key, one
+    notification; the context keeps Gitea's spelling for display."""
+    payload = {
+        "action": "published",
+        "release": {"tag_name": "v1"},
+        "repository": {"full_name": "Acme/Tools"},
+    }
+    hook = parse_gitea_payload("release", payload)
+    polled = parse_gitea_payload(
+        "release", {**payload, "repository": {"full_name": "acme/tools"}}
+    )
+    assert hook.context["repository"] == "Acme/Tools"
+    assert hook.context["repository_key"] == "acme/tools"
+    assert event_key(hook) == event_key(polled) is not None
+    assert hook.to_bridge_event("e").item_key == "acme/tools"
+    assert parse_gitea_payload("push", {}).context["repository_key"] is None

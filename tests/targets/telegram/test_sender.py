@@ -1036,3 +1036,136 @@ async def test_media_peer_failure_is_transient(
     with pytest.raises(DeliveryError) as err:
         await dest(bot).async_deliver(html("", media=(refused,)))
     assert err.value.permanent
+
+
+# ---- review fixes ------------------------------------------------------------------
+
+
+async def test_title_escaped_for_html(
+    server: FakeTelegramServer, bot: TelegramBot
+) -> None:
+    """A title is plain text: escaped inside <b>, so HTML still parses."""
+    result = await dest(bot).async_deliver(
+        html("Body <i>kept</i>", title='Fix <b> & "quotes"')
+    )
+    assert result.success
+    assert result.errors == ()
+    (call,) = server.calls  # no refused attempt, no plain-text fallback
+    assert call.status == 200
+    assert call.params["parse_mode"] == "HTML"
+    assert (
+        call.params["text"] == '<b>Fix &lt;b&gt; &amp; "quotes"</b>\nBody <i>kept</i>'
+    )
+
+
+async def test_crafted_title_cannot_inject_a_link(
+    server: FakeTelegramServer, bot: TelegramBot
+) -> None:
+    """Markup in a title arrives as text, never as an entity."""
+    await dest(bot).async_deliver(html("x", title='<a href="http://evil">Tap</a>'))
+    text = sends(server)[0].params["text"]
+    assert "<a " not in text
+    assert text.startswith('<b>&lt;a href="http://evil"&gt;Tap&lt;/a&gt;</b>')
+
+
+async def test_plain_title_not_escaped(
+    server: FakeTelegramServer, bot: TelegramBot
+) -> None:
+    """Without a parse mode the title goes as it is."""
+    await dest(bot).async_deliver(Notification("body", title="a < b & c"))
+    assert sends(server)[0].params["text"] == "a < b & c\nbody"
+
+
+def restarted(bot: TelegramBot, make_bot: Callable[..., TelegramBot]) -> TelegramBot:
+    """Return a new bot whose file_id cache was restored from `bot`'s (a restart)."""
+    return make_bot(file_cache=FileIdCache.from_dict(bot.cache.as_dict()))
+
+
+async def test_identity_only_item_resent_from_cache(
+    server: FakeTelegramServer,
+    bot: TelegramBot,
+    make_bot: Callable[..., TelegramBot],
+) -> None:
+    """After a restart only the identity is left: the cached file_id is sent."""
+    await dest(bot).async_deliver(html("ring", media=(photo(identity="cam:1"),)))
+    uploaded = server.uploaded_bytes
+    file_id = bot.cache.get("id:cam:1").file_id
+    after = restarted(bot, make_bot)
+    queued = MediaItem(MediaType.PHOTO, identity="cam:1")
+    result = await dest(after).async_deliver(html("ring", media=(queued,)))
+    assert result.success
+    assert (result.media_delivered, result.media_skipped) == (1, 0)
+    assert server.uploaded_bytes == uploaded  # nothing uploaded again
+    last = sends(server)[-1]
+    assert last.method == "sendPhoto"
+    assert last.params["photo"] == file_id
+    assert last.params["caption"] == "ring"
+
+
+async def test_identity_only_item_without_cache_is_skipped(
+    server: FakeTelegramServer, bot: TelegramBot
+) -> None:
+    """No cached file_id: skipped with a clear reason; the text still goes out."""
+    queued = MediaItem(MediaType.PHOTO, identity="cam:gone")
+    result = await dest(bot, message_thread_id=7).async_deliver(
+        html("Doorbell", media=(queued,))
+    )
+    assert result.success
+    assert (result.media_delivered, result.media_skipped, result.media_failed) == (
+        0,
+        1,
+        0,
+    )
+    assert any("no longer available after a restart" in e for e in result.errors)
+    notice, text = sends(server)
+    assert "no longer available after a restart" in notice.params["text"]
+    assert text.params["text"] == "Doorbell"
+    assert all(c.params["message_thread_id"] == 7 for c in sends(server))
+
+
+async def test_identity_only_album_mixes_cached_and_gone(
+    server: FakeTelegramServer,
+    bot: TelegramBot,
+    make_bot: Callable[..., TelegramBot],
+) -> None:
+    """Cached items are delivered by file_id; the others are skipped, not failed."""
+    await dest(bot).async_deliver(
+        html("a", media=(photo(0, identity="p0"), photo(1, identity="p1")))
+    )
+    after = restarted(bot, make_bot)
+    queued = tuple(
+        MediaItem(MediaType.PHOTO, identity=name) for name in ("p0", "p1", "p2")
+    )
+    result = await dest(after).async_deliver(html("album", media=queued))
+    assert result.success
+    assert (result.media_delivered, result.media_skipped, result.media_failed) == (
+        2,
+        1,
+        0,
+    )
+    album = next(c for c in sends(server)[1:] if c.method == "sendMediaGroup")
+    assert album.upload_bytes == 0
+
+
+async def test_identity_only_item_with_stale_file_id_is_skipped(
+    server: FakeTelegramServer, bot: TelegramBot
+) -> None:
+    """A stale cached id cannot be re-uploaded without bytes: skipped, not a crash."""
+    bot.cache.put("id:cam:old", "AgACbogus", "photo", 10)
+    queued = MediaItem(MediaType.PHOTO, identity="cam:old")
+    result = await dest(bot).async_deliver(html("ring", media=(queued,)))
+    assert result.media_skipped == 1
+    assert result.media_failed == 0
+    assert bot.cache.get("id:cam:old") is None
+    assert any("no longer available after a restart" in e for e in result.errors)
+    assert [c.method for c in sends(server)] == ["sendMessage", "sendMessage"]
+
+
+async def test_identity_only_items_alone_still_deliver_a_notice(
+    server: FakeTelegramServer, bot: TelegramBot
+) -> None:
+    """Media only, nothing cached: the notice is the delivery, not a failure."""
+    queued = MediaItem(MediaType.VIDEO, identity="clip")
+    result = await dest(bot).async_deliver(html("", media=(queued,)))
+    assert result.messages_sent == 1
+    assert result.media_skipped == 1

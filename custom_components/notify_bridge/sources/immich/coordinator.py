@@ -317,7 +317,7 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
 
     async def _async_deliver(self, events: list[WatchEvent]) -> None:
         """Hand each change to every route that wants it, with its media."""
-        fetcher = MediaFetcher(self.client)
+        fetcher = MediaFetcher(self.client, web_url=self.watcher.web_url)
         entry_id = self.config_entry.entry_id
         async with self._delivery_lock:
             for event in events:

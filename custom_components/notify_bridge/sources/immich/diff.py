@@ -346,6 +346,11 @@ class AlbumWatcher:
         """Return the current state (immutable; safe to serialize any time)."""
         return self._state
 
+    @property
+    def web_url(self) -> str:
+        """Return the root of the links events carry (albums, assets)."""
+        return self._web_url
+
     def watches(self, album_id: str) -> bool:
         """Return whether an album is watched."""
         return self._album_ids is None or album_id in self._album_ids
@@ -641,8 +646,13 @@ def _asset_context(asset: AssetDetails, web_url: str) -> dict[str, Any]:
         "favorite": asset.favorite,
         "rating": asset.rating,
         "media_ready": asset.ready,
-        "url": f"{web_url}/photos/{asset.id}",
+        "url": asset_url(web_url, asset.id),
     }
+
+
+def asset_url(web_url: str, asset_id: str) -> str:
+    """Return the link to an asset in Immich's web app."""
+    return f"{web_url.rstrip('/')}/photos/{asset_id}"
 
 
 def _removed_context(asset_id: str, web_url: str) -> dict[str, Any]:
@@ -660,7 +670,7 @@ def _removed_context(asset_id: str, web_url: str) -> dict[str, Any]:
         "favorite": None,
         "rating": None,
         "media_ready": None,
-        "url": f"{web_url}/photos/{asset_id}",
+        "url": asset_url(web_url, asset_id),
     }
 
 

@@ -7,7 +7,9 @@ so a target's upload cache (the Telegram `file_id` cache) hits on re-sends.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import logging
+from pathlib import PurePosixPath
 
 from ...pipeline.models import MediaItem, MediaType
 from .client import (
@@ -16,9 +18,10 @@ from .client import (
     ImmichAuthError,
     ImmichClient,
     ImmichError,
+    ImmichMediaTooLargeError,
     MediaVariant,
 )
-from .diff import media_item
+from .diff import asset_url, media_item
 from .routes import RouteConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -29,6 +32,8 @@ MAX_LARGE_BYTES = 50 * 1024 * 1024
 # Per event, across its items: bounds the memory one notification can hold.
 MAX_EVENT_BYTES = 100 * 1024 * 1024
 DOWNLOAD_CONCURRENCY = 4
+# Renditions that are the video itself; any other rendition of a video is a still.
+VIDEO_VARIANTS = frozenset({MediaVariant.ORIGINAL, MediaVariant.PLAYBACK})
 
 
 def byte_bound(variant: MediaVariant) -> int:
@@ -47,14 +52,34 @@ def variant_for_type(media_type: MediaType) -> MediaVariant:
     return MediaVariant.PREVIEW
 
 
-class MediaFetcher:
-    """Downloads renditions for one batch of events; each one at most once."""
+def is_video(asset: AssetDetails, variant: MediaVariant) -> bool:
+    """Return whether a rendition of an asset is a video (not a still of one)."""
+    return asset.type is AssetType.VIDEO and variant in VIDEO_VARIANTS
 
-    def __init__(self, client: ImmichClient) -> None:
-        """Start with an empty cache."""
+
+def _still_name(asset: AssetDetails) -> str | None:
+    if not asset.file_name:
+        return None
+    return f"{PurePosixPath(asset.file_name).stem}.jpg"
+
+
+class MediaFetcher:
+    """Downloads renditions for one batch of events; each one at most once.
+
+    A video comes with its thumbnail (`MediaItem.thumbnail`) and its link in Immich
+    (`MediaItem.url`), so a target that cannot take the video (over its size
+    limit) shows the still with the link instead. A video over this source's own
+    download bound is replaced by that still, with the link.
+    """
+
+    def __init__(self, client: ImmichClient, *, web_url: str | None = None) -> None:
+        """Start with an empty cache; `web_url` roots the asset links."""
         self._client = client
+        self._web_url = web_url or client.base_url
         self._cache: dict[tuple[str, MediaVariant], MediaItem | None] = {}
         self._limit = asyncio.Semaphore(DOWNLOAD_CONCURRENCY)
+        # Videos whose download exceeded the byte bound (their still goes instead).
+        self._too_large: set[str] = set()
         # Set when the server refused the key; the caller starts reauth.
         self.auth_failed = False
 
@@ -75,10 +100,11 @@ class MediaFetcher:
         for item in items:
             if item is None or item.data is None:
                 continue
-            if total + len(item.data) > MAX_EVENT_BYTES:
+            size = len(item.data) + len(item.thumbnail or b"")
+            if total + size > MAX_EVENT_BYTES:
                 _LOGGER.debug("Media budget of one event reached; rest left out")
                 break
-            total += len(item.data)
+            total += size
             kept.append(item)
         return tuple(kept)
 
@@ -90,8 +116,27 @@ class MediaFetcher:
             return self._cache[key]
         async with self._limit:
             item = await self._async_download(asset, variant)
+        if is_video(asset, variant):
+            # Outside the slot: the still is one more download (cached per poll).
+            item = await self._async_with_still(asset, item)
         self._cache[key] = item
         return item
+
+    async def _async_with_still(
+        self, asset: AssetDetails, video: MediaItem | None
+    ) -> MediaItem | None:
+        """Attach the thumbnail and link to a video, or stand in for one too big."""
+        if video is None and asset.id not in self._too_large:
+            return None  # the download failed (logged): nothing to stand in for
+        still = await self._async_fetch(asset, MediaVariant.THUMBNAIL)
+        link = asset_url(self._web_url, asset.id)
+        if video is not None:
+            return replace(
+                video, url=link, thumbnail=None if still is None else still.data
+            )
+        if still is None:
+            return None
+        return replace(still, url=link, filename=_still_name(asset))
 
     async def _async_download(
         self, asset: AssetDetails, variant: MediaVariant
@@ -102,6 +147,15 @@ class MediaFetcher:
             )
         except ImmichAuthError:
             self.auth_failed = True
+            return None
+        except ImmichMediaTooLargeError as err:
+            if is_video(asset, variant):
+                self._too_large.add(asset.id)
+                _LOGGER.info(
+                    "Video %s sent as its thumbnail and link: %s", asset.id, err
+                )
+            else:
+                _LOGGER.warning("Media of %s not sent: %s", asset.id, err)
             return None
         except ImmichError as err:
             # The notification still goes out, without this item.

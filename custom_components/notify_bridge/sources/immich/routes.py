@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from ...const import CONF_COALESCE_SECONDS
 from ...pipeline.models import Route, freeze, route_policy
 from .client import AssetDetails, AssetType, MediaVariant
 from .diff import WatchEvent, WatchEventType
@@ -30,6 +31,9 @@ TEMPLATE_PREFIX = "template_"
 ROUTE_KEY = "route"
 
 DEFAULT_MAX_MEDIA = 10
+# Immich routes coalesce by default: an upload of many photos arrives over several
+# polls and should read as one message (issue 6). Stored 0 turns it off.
+DEFAULT_COALESCE_SECONDS = 60
 MAX_MEDIA_LIMIT = 50
 FILTERABLE_TYPES = (AssetType.IMAGE, AssetType.VIDEO)
 
@@ -134,7 +138,7 @@ class RouteConfig:
             ),
             media=_media_policy(data.get(CONF_MEDIA)),
             max_media=_bounded_int(data.get(CONF_MAX_MEDIA), DEFAULT_MAX_MEDIA),
-            policy=freeze(route_policy(data)),
+            policy=freeze(immich_route_policy(data)),
         )
 
     def pipeline_routes(self) -> tuple[Route, ...]:
@@ -190,6 +194,14 @@ class RouteConfig:
         if asset.type not in FILTERABLE_TYPES:
             return None
         return MediaVariant(self.media.value)
+
+
+def immich_route_policy(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a route's policy; without a stored window, the Immich default."""
+    policy = route_policy(data)
+    if data.get(CONF_COALESCE_SECONDS) is None:
+        policy["coalesce_seconds"] = float(DEFAULT_COALESCE_SECONDS)
+    return policy
 
 
 def watched_albums(routes: Iterable[RouteConfig]) -> frozenset[str]:

@@ -96,6 +96,8 @@ CHAT_MARKERS = (
     "chat_write_forbidden",
 )
 PARSE_MARKER = "can't parse entities"
+# An item known only by identity whose file_id is not (or no longer) cached.
+MEDIA_GONE_REASON = "media no longer available after a restart"
 TOO_LARGE_MARKERS = ("request entity too large", "(413)")
 
 
@@ -493,7 +495,9 @@ def compose_text(notification: Notification, parse_mode: str | None) -> str:
         return message
     title = notification.title.strip()
     if parse_mode == "HTML":
-        title = f"<b>{title}</b>"
+        # Titles are rendered as plain text: escape them, or a "<" or "&" breaks
+        # the parse mode and a crafted title could inject markup (links).
+        title = f"<b>{html.escape(title, quote=False)}</b>"
     return f"{title}\n{message}".strip()
 
 
@@ -716,6 +720,10 @@ class _Delivery:
         if item.data is not None:
             return item.data
         if not item.url:
+            if item.identity:
+                # Only the identity survived (a queued notification across a
+                # restart: bytes are not persisted) and no cached file_id has it.
+                return SkippedMedia(index, item, MEDIA_GONE_REASON)
             self._media_failure(index, item, "no URL and no data")
             return None
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+import ipaddress
 import logging
 import re
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from telegram.error import InvalidToken
 from yarl import URL
 
+from ...net import UrlPolicy
 from .limits import MB, TelegramLimits, limits_for
 from .sender import (
     GENERAL_TOPIC,
@@ -25,12 +27,16 @@ from .sender import (
     normalize_chat_id,
 )
 
+_LOGGER = logging.getLogger(__name__)
+
 # Entry data
 CONF_BOT_TOKEN = "bot_token"  # noqa: S105 - a field name, not a secret
 CONF_API_BASE_URL = "api_base_url"
 CONF_MAX_UPLOAD_MB = "max_upload_mb"
 CONF_BOT_ID = "bot_id"
 CONF_USERNAME = "username"
+# Hosts/networks media URLs may reach although they are not public (comma-separated).
+CONF_ALLOWED_MEDIA_HOSTS = "allowed_media_hosts"
 # Destination subentry data
 CONF_CHAT_ID = "chat_id"
 CONF_MESSAGE_THREAD_ID = "message_thread_id"
@@ -46,6 +52,8 @@ CHANNEL_RE = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 MAX_UPLOAD_MB = 2000
 # Bot API URLs carry the token in their path (/bot<token>/method).
 TOKEN_IN_URL_RE = re.compile(r"/(file/)?bot\d+:[A-Za-z0-9_-]+")
+# One label of a host name (letters, digits, inner hyphens).
+HOST_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # Loggers of the HTTP client PTB uses; httpx logs every request URL at INFO.
 HTTP_LOGGERS = ("httpx",)
 
@@ -116,6 +124,61 @@ def limits_from_options(options: Mapping[str, Any]) -> TelegramLimits:
             "media_group_bytes": upload,
         }
     return limits_for(api_base_url, overrides)
+
+
+def parse_allowed_media_hosts(value: Any) -> tuple[str, ...]:
+    """Return the allowlist entries of a form value (commas or whitespace between).
+
+    An entry is an IP address, a CIDR network (192.168.1.0/24, fd00::/8) or a host
+    name; addresses and networks are normalized, names lower-cased. Raises
+    ValueError naming the first malformed entry. Empty = only public addresses.
+    """
+    entries: list[str] = []
+    for raw in re.split(r"[,\s]+", str(value or "")):
+        if raw:
+            entries.append(_allowlist_entry(raw))
+    return tuple(dict.fromkeys(entries))
+
+
+def _allowlist_entry(raw: str) -> str:
+    if "%" in raw:
+        # A zone (fe80::1%eth0) is dropped when names resolve; list the address.
+        raise ValueError(f"not a host name, address or network: {raw}")
+    try:
+        network = ipaddress.ip_network(
+            raw.removeprefix("[").removesuffix("]"), strict=False
+        )
+    except ValueError:
+        pass
+    else:
+        if network.num_addresses == 1:
+            return str(network.network_address)
+        return str(network)
+    host = raw.lower().rstrip(".")
+    labels = host.split(".")
+    # A last label of digits is a mistyped address (10.0.0.300), not a name.
+    if (
+        len(host) > 253
+        or not all(HOST_LABEL_RE.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ValueError(f"not a host name, address or network: {raw}")
+    return host
+
+
+def url_policy_from_options(options: Mapping[str, Any]) -> UrlPolicy:
+    """Return the outbound guard of an entry's media downloads.
+
+    Without allowed hosts only public addresses are reachable; cloud metadata
+    addresses stay refused unless listed themselves (see net.check_address).
+    """
+    try:
+        allowlist = parse_allowed_media_hosts(options.get(CONF_ALLOWED_MEDIA_HOSTS))
+    except ValueError as err:
+        # Stored data is validated by the flow; if it is not, fail closed.
+        _LOGGER.warning("Ignoring the allowed media hosts: %s", err)
+        allowlist = ()
+    return UrlPolicy(allowlist=allowlist)
 
 
 def parse_chat_id(value: Any) -> int | str | None:
@@ -214,6 +277,7 @@ class ReauthingTelegramBot(TelegramBot):
 
 
 __all__ = [
+    "CONF_ALLOWED_MEDIA_HOSTS",
     "CONF_API_BASE_URL",
     "CONF_BOT_ID",
     "CONF_BOT_TOKEN",
@@ -235,8 +299,10 @@ __all__ = [
     "install_token_log_filter",
     "limits_from_options",
     "normalize_api_base_url",
+    "parse_allowed_media_hosts",
     "parse_chat_id",
     "parse_thread_id",
     "redact",
+    "url_policy_from_options",
     "valid_token",
 ]
