@@ -64,7 +64,6 @@ SECRET_FIELDS: Final = frozenset(
 # Bus events
 EVENT_BRIDGE_EVENT: Final = "notify_bridge_event"
 EVENT_DISPATCHED: Final = "notify_bridge_dispatched"
-EVENT_COMMAND: Final = "notify_bridge_command"
 
 # Actions
 SERVICE_SEND: Final = "send"
