@@ -178,8 +178,10 @@ class FakeGitea:
     async def _releases(self, request: web.Request) -> web.Response:
         if (refused := await self._guard(request, auth=True)) is not None:
             return refused
-        repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
-        if repo not in self.repos:
+        asked = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        # Like Gitea, owner and repository names in paths ignore case.
+        repo = next((r for r in self.repos if r.lower() == asked.lower()), None)
+        if repo is None:
             return web.json_response({"message": "not found"}, status=404)
         _, limit = _paging(request)
         return web.json_response(self.releases.get(repo, [])[:limit])

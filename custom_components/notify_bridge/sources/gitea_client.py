@@ -26,6 +26,7 @@ from .gitea import (
     RELEASE,
     GiteaEvent,
     parse_gitea_payload,
+    repository_key,
 )
 
 API: Final = "/api/v1"
@@ -281,12 +282,13 @@ async def async_poll(
     if repositories is None:
         repositories = await client.async_repositories()
     else:
-        wanted = set(repositories)
+        # Gitea names are case-insensitive: "acme/tools" is "Acme/Tools".
+        wanted = {repository_key(name) for name in repositories}
         issues = [
             issue
             for issue in issues
             if isinstance(issue.get("repository"), Mapping)
-            and issue["repository"].get("full_name") in wanted
+            and repository_key(str(issue["repository"].get("full_name"))) in wanted
         ]
     releases = await client.async_releases(repositories)
     return [*issue_events(issues, start), *release_events(base_url, releases, start)]

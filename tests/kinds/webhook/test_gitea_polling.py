@@ -148,6 +148,24 @@ async def test_poll_watches_named_repositories_only(
     assert [("#6" in text) for text in messages(legacy_notify_calls)] == [True]
 
 
+@pytest.mark.parametrize(
+    "gitea_routes",
+    [[webhook_route({"repositories": ["ACME/Tools"], "events": ["issues"]})]],
+)
+async def test_poll_matches_repositories_in_any_case(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+    legacy_notify_calls: list,
+) -> None:
+    """A route typed "ACME/Tools" gets the polled issues of "acme/tools"."""
+    await setup_webhooks(gitea_entry)
+    gitea.add_issue("acme/tools", 8, "Case", created=dt_util.utcnow())
+    await poll(hass)
+    assert [("#8" in text) for text in messages(legacy_notify_calls)] == [True]
+
+
 async def test_poll_failures_show_problem_and_start_reauth(
     hass: HomeAssistant,
     setup_webhooks: Any,

@@ -194,4 +194,25 @@ async def async_fetch_one(
         return MediaItem(
             type=MediaType.DOCUMENT, data=item.data, identity=item.identity
         )
+    if media_type is MediaType.VIDEO:
+        # As from a poll: the still and link a target shows if the video is too big.
+        return replace(
+            item,
+            thumbnail=await _async_still(client, asset_id),
+            url=asset_url(client.base_url, asset_id),
+            filename=f"{asset_id}.mp4",
+        )
     return item
+
+
+async def _async_still(client: ImmichClient, asset_id: str) -> bytes | None:
+    """Return an asset's thumbnail, or None when it cannot be had (best effort)."""
+    variant = MediaVariant.THUMBNAIL
+    try:
+        blob = await client.async_download(
+            asset_id, variant, max_bytes=byte_bound(variant)
+        )
+    except ImmichError as err:
+        _LOGGER.debug("No thumbnail of %s: %s", asset_id, err)
+        return None
+    return blob.data
