@@ -407,3 +407,21 @@ async def test_state_changed_route_does_not_feed_on_itself(
     hass.states.async_set("light.kitchen", "on")
     await hass.async_block_till_done()
     assert [c.data["message"] for c in legacy_notify_calls] == ["light.kitchen"]
+
+
+async def test_events_while_the_target_is_not_loaded_wait_for_it(
+    hass: HomeAssistant,
+    legacy_notify_calls: list[ServiceCall],
+    freezer: FrozenDateTimeFactory,
+    setup_integration: None,
+    target_entry: MockConfigEntry,
+) -> None:
+    """A target still starting (or reloading) loses nothing: delivered once loaded."""
+    freezer.move_to(local(12))
+    assert await hass.config_entries.async_unload(target_entry.entry_id)
+    await fire(hass, 2)
+    assert legacy_notify_calls == []
+    assert hass.data[DATA_HUB].policy.backlog("dest_phone") == 2
+    assert await hass.config_entries.async_setup(target_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [c.data["message"] for c in legacy_notify_calls] == ["ring 0", "ring 1"]

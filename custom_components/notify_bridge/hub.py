@@ -26,6 +26,7 @@ from .const import (
     ATTR_DISPATCH_ID,
     ATTR_STATUS,
     ATTR_SUMMARY,
+    CONF_KIND,
     CONF_MAX_PENDING,
     CONF_QUIET_END,
     CONF_QUIET_MODE,
@@ -40,8 +41,16 @@ from .const import (
 )
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
-from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD
-from .pipeline.models import BridgeEvent, DeliveryResult, Destination, DispatchSummary
+from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD, OUTBOX_MAX_RETRY_DELAY
+from .pipeline.models import (
+    BridgeEvent,
+    DeliveryError,
+    DeliveryResult,
+    Destination,
+    DispatchSummary,
+    Notification,
+    OutputFormat,
+)
 from .pipeline.policy import DeliveryPolicy, QuietHours, QuietMode
 
 if TYPE_CHECKING:
@@ -134,6 +143,23 @@ def set_issue(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NotLoadedDestination:
+    """Stands in for a destination whose entry is not loaded: deliveries wait in
+    the outbox until it is (registering the real one makes them due at once)."""
+
+    destination_id: str
+    name: str
+    output_format: OutputFormat
+
+    async def async_deliver(self, notification: Notification) -> DeliveryResult:
+        """Refuse for now; the policy keeps the notification, in order."""
+        raise DeliveryError(
+            "its target is not loaded yet; kept for delivery",
+            retry_after=OUTBOX_MAX_RETRY_DELAY,
+        )
+
+
 class NotifyBridgeHub:
     """Owns the pipeline and knows every loaded destination."""
 
@@ -185,6 +211,8 @@ class NotifyBridgeHub:
             placeholders={"destination": destination.name},
         )
         self.policy.set_quiet_hours(dest_id, quiet)
+        # What waited while it was not loaded is due now.
+        self.policy.make_due(dest_id)
         max_pending = (options or {}).get(CONF_MAX_PENDING)
         self.policy.set_max_pending(
             dest_id, None if max_pending is None else int(max_pending)
@@ -286,14 +314,32 @@ class NotifyBridgeHub:
 
     @callback
     def resolve_destination(self, key: str) -> Destination | None:
-        """Return the destination behind a notify entity id (or a destination id)."""
-        runtime = self.destinations.get(key)
-        if runtime is None:
+        """Return the destination behind a notify entity id (or a destination id).
+
+        A destination whose target entry is not loaded (starting, retrying, being
+        reloaded) resolves to a stand-in whose deliveries wait in the outbox.
+        """
+        dest_id = key
+        if key not in self.destinations:
             entry = er.async_get(self.hass).async_get(key)
             if entry is None or entry.platform != DOMAIN:
-                return None
-            runtime = self.destinations.get(entry.unique_id)
-        return None if runtime is None else runtime.destination
+                return self._not_loaded(key)
+            dest_id = entry.unique_id
+        runtime = self.destinations.get(dest_id)
+        return self._not_loaded(dest_id) if runtime is None else runtime.destination
+
+    @callback
+    def _not_loaded(self, dest_id: str) -> Destination | None:
+        from .kinds import all_kinds
+
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            subentry = entry.subentries.get(dest_id)
+            if subentry is not None and entry.disabled_by is None:
+                kind = all_kinds()[entry.data[CONF_KIND]]
+                return NotLoadedDestination(
+                    dest_id, subentry.title, kind.output_format(subentry.data)
+                )
+        return None
 
     @callback
     def is_destination_entity(self, entity_id: str) -> bool:

@@ -456,3 +456,40 @@ async def test_forgetting_a_destination_drops_its_queue() -> None:
     await policy.async_forget("never-known")
     assert policy.backlog("a") == 0
     assert saved[-1] == {}
+
+
+async def test_outbox_waits_as_long_as_the_service_asked() -> None:
+    """A retry_after longer than the backoff is honoured before the next try."""
+    clock = Clock(at(12))
+    dest = FlakyDestination("a")
+    pipeline, policy, _ = make(dest, clock=clock)
+
+    async def busy(notification: Notification) -> DeliveryResult:
+        raise DeliveryError("429", retry_after=300)
+
+    dest.async_deliver = busy  # type: ignore[method-assign]
+    await pipeline.async_send(["a"], lambda d: Notification(message="m"))
+    del dest.async_deliver  # back to the class's delivery
+    clock.now = at(12, 4)
+    assert await pipeline.async_flush_waiting() == 0
+    clock.now = at(12, 6)
+    assert await pipeline.async_flush_waiting() == 1
+    policy.make_due("unknown")  # nothing waits there: no error
+
+
+async def test_failed_digest_keeps_later_notifications_behind_it() -> None:
+    """When the morning digest fails, new notifications wait behind it."""
+    clock = Clock(at(23))
+    dest = FlakyDestination("a")
+    pipeline, policy, _ = make(dest, clock=clock)
+    policy.set_quiet_hours("a", NIGHT)
+    await pipeline.async_send(["a"], lambda d: Notification(message="night"))
+    clock.now = at(7, 1, day=7)
+    dest.down = True
+    await pipeline.async_flush_waiting()
+    dest.down = False
+    await pipeline.async_send(["a"], lambda d: Notification(message="morning"))
+    assert dest.received == []
+    clock.now = at(8, day=7)
+    await pipeline.async_flush_waiting()
+    assert [n.message for n in dest.received] == ["night", "morning"]

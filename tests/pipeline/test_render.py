@@ -100,6 +100,30 @@ def test_runaway_loops_end_within_budget(renderer: Renderer, template: str) -> N
         ("{{ '%0300000000d' % 1 }}", "padding"),
         ("{{ '%.999999999f' % 1 }}", "padding"),
         ("{{ '%*d' % (10**9, 1) }}", "width"),
+        ("{{ '%(a)50000000d' % {'a': 1} }}", "padding"),
+        ("{{ '{:>50000000}'.format('x') }}", "padding"),
+        ("{{ '{a:>50000000}'.format_map({'a': 1}) }}", "padding"),
+        ("{{ ('\\n' * 99999) | indent(1000, true, true) }}", "padding"),
+        ("{{ ('a b ' * 10000) | wordwrap(1, true, 'x' * 1000) }}", "padding"),
+        (
+            "{% set ns = namespace(s='x' * 60000) %}{% for i in range(16) %}"
+            "{% set ns.s = '%s%s' % (ns.s, ns.s) %}{% endfor %}",
+            "formatting",
+        ),
+        (
+            "{% macro d(s) %}{{ s }}{{ s }}{% endmacro %}"
+            "{% set ns = namespace(s='x' * 60000) %}{% for i in range(16) %}"
+            "{% set ns.s = d(ns.s) %}{% endfor %}",
+            "concatenation",
+        ),
+        (
+            "{% set ns = namespace(s='x' * 60000) %}{% for i in range(16) %}"
+            "{% set t %}{{ ns.s }}{{ ns.s }}{% endset %}{% set ns.s = t %}{% endfor %}",
+            "concatenation",
+        ),
+        ("{{ '%(a)s' % {} }}", "KeyError"),
+        ("{{ '{0} {1}'.format('x') }}", "IndexError"),
+        ("{{ 'abc' | truncate(1) }}", "AssertionError"),
         (
             "{% set ns = namespace(s='x' * 60000) %}{% for i in range(30) %}"
             "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
@@ -132,11 +156,12 @@ def test_allowed_helpers_work(renderer: Renderer) -> None:
         "{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}"
         "{{ ns.n }} {{ dict(a=1).a }} {{ 'a,b' | replace(',', ';') }} {{ 'x' | center(3) }}| "
         "{{ '%03d' | format(7) }} {{ 2 ** 10 }} {{ [1, 2] + [3] }} {{ 'ab' * 2 }} "
-        "{{ [1, 2] | join('-') }} {{ '%05.1f' % 2.25 }} {{ 'a' ~ 1 }}"
+        "{{ [1, 2] | join('-') }} {{ '%05.1f' % 2.25 }} {{ 'a' ~ 1 }} "
+        "{{ '{} {}'.format(1, 2) }} {% macro m(n) %}<{{ n }}>{% endmacro %}{{ m(3) }}"
     )
     assert (
         renderer.render(template, {})
-        == "3 1 a;b  x | 007 1024 [1, 2, 3] abab 1-2 002.2 a1"
+        == "3 1 a;b  x | 007 1024 [1, 2, 3] abab 1-2 002.2 a1 1 2 <3>"
     )
 
 

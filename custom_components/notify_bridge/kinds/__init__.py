@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
+
+from ..pipeline.models import OutputFormat
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import (
@@ -47,6 +49,11 @@ class Kind:
     subentry_flows: Mapping[str, type[ConfigSubentryFlow]]
     # Storage keys an entry leaves behind; removed with the entry.
     store_keys: Callable[[ConfigEntry], Iterable[str]] = lambda _entry: ()
+    # How a destination of this (target) kind displays text, from its options; used
+    # to render for a destination whose entry is not loaded yet.
+    output_format: Callable[[Mapping[str, Any]], OutputFormat] = (
+        lambda _options: OutputFormat.PLAIN
+    )
 
 
 def all_kinds() -> dict[str, Kind]:

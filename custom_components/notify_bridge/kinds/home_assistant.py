@@ -44,7 +44,7 @@ from ..hub import (
     NotifyBridgeHub,
     TargetRuntime,
 )
-from ..targets.home_assistant import HomeAssistantDestination
+from ..targets.home_assistant import HomeAssistantDestination, output_format_for
 from . import Kind
 
 TITLE = "Home Assistant"
@@ -157,4 +157,5 @@ KIND = Kind(
     setup=async_setup_home_assistant,
     entry_flow=HomeAssistantEntryFlow,
     subentry_flows={SUBENTRY_DESTINATION: HomeAssistantDestinationFlow},
+    output_format=output_format_for,
 )

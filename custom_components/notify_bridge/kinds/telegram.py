@@ -45,6 +45,7 @@ from ..hub import (
     NotifyBridgeHub,
     TargetRuntime,
 )
+from ..pipeline.models import OutputFormat
 from ..targets.telegram import (
     TELEGRAM_RATE_LIMITS,
     FileIdCache,
@@ -597,4 +598,5 @@ KIND = Kind(
     store_keys=lambda entry: [
         file_cache_store_key(entry.unique_id or entry.data[CONF_BOT_ID])
     ],
+    output_format=lambda _options: OutputFormat.HTML,
 )

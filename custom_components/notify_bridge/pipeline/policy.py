@@ -405,12 +405,23 @@ class DeliveryPolicy:
 
     async def async_forget(self, destination_id: str) -> None:
         """Drop everything a removed destination had waiting."""
-        queue = self._queues.pop(destination_id, None)
-        if queue is None:
+        if destination_id not in self._queues:
             return
-        for item in queue.items:
-            self._forget_item(item)
+        # Under the destination's lock: a drain in progress finishes first.
+        async with self._lock(destination_id):
+            queue = self._queues.pop(destination_id, None)
+            if queue is None:
+                return
+            for item in queue.items:
+                self._forget_item(item)
         await self._persist(destination_id)
+
+    def make_due(self, destination_id: str) -> None:
+        """Let what waits for a destination go out at the next flush (it came back)."""
+        queue = self._queues.get(destination_id)
+        if queue is not None:
+            queue.retry_at = None
+            queue.failures = 0
 
     def known_destinations(self) -> set[str]:
         """Return every destination that has (or had) a queue."""
@@ -508,15 +519,21 @@ class DeliveryPolicy:
                     dest_id,
                     new_pending(PendingReason.RETRY, notification, context, now),
                 )
-                queue.retry_at = now + timedelta(seconds=self._retry.outbox_wait(1))
+                if queue.retry_at is None:
+                    queue.retry_at = now + timedelta(
+                        seconds=max(self._retry.outbox_wait(1), err.retry_after or 0)
+                    )
                 return self._queued_result(
                     destination, f"{err} (queued for retry)", attempts=err.attempts
                 )
 
     def _has_retries(self, dest_id: str) -> bool:
+        """Return whether something waits for a retry (a failed send, or a digest
+        whose delivery failed): new notifications must queue behind it."""
         queue = self._queues.get(dest_id)
-        return queue is not None and any(
-            item.reason is PendingReason.RETRY for item in queue.items
+        return queue is not None and (
+            (bool(queue.items) and queue.retry_at is not None)
+            or any(item.reason is PendingReason.RETRY for item in queue.items)
         )
 
     def _queued_result(
@@ -647,9 +664,9 @@ class DeliveryPolicy:
         self, destination: Destination, queue: DestinationQueue, err: DeliveryError
     ) -> None:
         queue.failures += 1
-        queue.retry_at = self._clock() + timedelta(
-            seconds=self._retry.outbox_wait(queue.failures)
-        )
+        # Never sooner than the service asked (a long 429 retry_after).
+        wait = max(self._retry.outbox_wait(queue.failures), err.retry_after or 0)
+        queue.retry_at = self._clock() + timedelta(seconds=wait)
         _LOGGER.warning(
             "Outbox of %s still failing (%s); %d waiting",
             destination.name,

@@ -23,7 +23,12 @@ import time
 from types import MappingProxyType
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, pass_context, pass_eval_context
+from jinja2 import (
+    TemplateSyntaxError,
+    pass_context,
+    pass_environment,
+    pass_eval_context,
+)
 from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
 from jinja2.ext import Extension
 from jinja2.filters import sync_do_join
@@ -44,8 +49,11 @@ from .models import OutputFormat
 TRUNCATION_MARK = "…"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 # Width and precision of %-formats ("%0300d", "%.9999f"); "%*d" is refused outright.
-_FORMAT_WIDTH = re.compile(r"%[-+ 0#]*(\d*)(?:\.(\d+))?")
-_FORMAT_STAR = re.compile(r"%[-+ 0#]*(?:\d*\.)?\*")
+_FORMAT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-+ 0#]*(\d*)(?:\.(\d+))?")
+_FORMAT_STAR = re.compile(r"%(?:\([^)]*\))?[-+ 0#]*(?:\d*\.)?\*")
+# Widths inside str.format specs: "{:>50000}", "{0:.9999f}".
+_BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*)\}")
+_NUMBER = re.compile(r"\d+")
 _MAX_POWER_BITS = 100_000
 _COLLECT_BATCH = 64
 
@@ -202,6 +210,14 @@ class _BridgeSandbox(ImmutableSandboxedEnvironment):
                 raise _too_big("concatenation")
         elif operator == "%" and isinstance(left, str):
             _check_format_widths(left)
+            args = right.values() if isinstance(right, Mapping) else right
+            args = (
+                args
+                if isinstance(args, tuple | list) or isinstance(right, Mapping)
+                else (right,)
+            )
+            if len(left) + sum(len(str(arg)) for arg in args) > MAX_TEMPLATE_SEQUENCE:
+                raise _too_big("formatting")
         elif (
             operator == "**"
             and isinstance(left, int)
@@ -217,6 +233,28 @@ class _BridgeSandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(
             f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe"
         )
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Wrap str.format / format_map with size checks before the sandboxed call."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        template_text = str(getattr(value, "__self__", ""))
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            # "{:>50000000}".format(x) would pad in one C call: refuse big widths.
+            for spec in _BRACE_SPEC.findall(template_text):
+                for number in _NUMBER.findall(spec):
+                    _capped_width(int(number))
+            parts = (*args, *kwargs.values())
+            if (
+                len(template_text) + sum(len(str(a)) for a in parts)
+                > MAX_TEMPLATE_SEQUENCE
+            ):
+                raise _too_big("formatting")
+            return wrapped(*args, **kwargs)
+
+        return checked
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_deadline()
@@ -277,9 +315,32 @@ def _build_environment() -> _BridgeSandbox:
     env.filters["center"] = lambda value, width=80: base_filters["center"](
         value, _capped_width(width)
     )
-    env.filters["indent"] = lambda value, width=4, *args, **kwargs: base_filters[
-        "indent"
-    ](value, _capped_width(width) if isinstance(width, int) else width, *args, **kwargs)
+
+    def capped_indent(
+        value: Any, width: int | str = 4, *args: Any, **kwargs: Any
+    ) -> str:
+        pad = width if isinstance(width, int) else len(str(width))
+        _capped_width(len(str(value)) + pad * (str(value).count("\n") + 1))
+        return base_filters["indent"](value, width, *args, **kwargs)
+
+    @pass_environment
+    def capped_wordwrap(
+        environment: Any,
+        value: Any,
+        width: int = 79,
+        break_long_words: bool = True,
+        wrapstring: str | None = None,
+        break_on_hyphens: bool = True,
+    ) -> str:
+        text = str(value)
+        # At worst every character is followed by the wrap string.
+        _capped_width(len(text) * (1 + len(wrapstring or "\n")))
+        return base_filters["wordwrap"](
+            environment, text, width, break_long_words, wrapstring, break_on_hyphens
+        )
+
+    env.filters["indent"] = capped_indent
+    env.filters["wordwrap"] = capped_wordwrap
 
     def capped_format(value: str, *args: Any, **kwargs: Any) -> str:
         _check_format_widths(str(value))
@@ -329,6 +390,8 @@ def _cut(text: str, limit: int) -> str:
 # One sandboxed environment for the whole process: preview, validation and delivery
 # compile with exactly the same rules.
 _ENVIRONMENT = _build_environment()
+# Macro bodies and {% set %} blocks are joined with `concat`: capped like `~`.
+_ENVIRONMENT.concat = _capped_str_join  # type: ignore[method-assign]
 
 
 def _compile_guarded(source: str) -> Any:
@@ -395,6 +458,8 @@ class Renderer:
             raise TemplateError(f"template error: {err}") from err
         except RecursionError as err:
             raise TemplateError("template error: recursion too deep") from err
+        except Exception as err:  # a KeyError in '%(a)s' % {}, an assertion in a filter
+            raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
         finally:
             state.deadline = state.escape = None
 

@@ -25,6 +25,13 @@ from ..pipeline.models import (
 )
 
 
+def output_format_for(options: Mapping[str, Any]) -> OutputFormat:
+    """Return how a destination with these options displays text."""
+    if options[CONF_DELIVERY] == HaDelivery.PERSISTENT_NOTIFICATION:
+        return OutputFormat.MARKDOWN
+    return OutputFormat.PLAIN
+
+
 class HomeAssistantDestination:
     """One persistent notification, notify entity or legacy notify service."""
 
@@ -56,9 +63,7 @@ class HomeAssistantDestination:
     @property
     def output_format(self) -> OutputFormat:
         """Persistent notifications render Markdown; notify services take plain text."""
-        if self._delivery is HaDelivery.PERSISTENT_NOTIFICATION:
-            return OutputFormat.MARKDOWN
-        return OutputFormat.PLAIN
+        return output_format_for({CONF_DELIVERY: self._delivery})
 
     async def async_deliver(self, notification: Notification) -> DeliveryResult:
         """Hand the notification to Home Assistant."""

@@ -749,8 +749,12 @@ async def test_429_too_often_is_transient_failure(
     assert not err.value.permanent
     server.scripted.clear()
     server.fail_next("Too Many Requests: retry after 999", status=429, retry_after=999)
-    with pytest.raises(DeliveryError, match="999"):
+    with pytest.raises(DeliveryError, match="999") as err:
         await dest(bot).async_deliver(html("x"))
+    # Too long to wait in line: the outbox is told when to come back, and the chat
+    # stays held so nothing provokes another 429 meanwhile.
+    assert err.value.retry_after == 999
+    assert bot.pacer._blocked["42"] - fake.clock() > 900
 
 
 @pytest.mark.parametrize(

@@ -119,10 +119,13 @@ class ErrorKind(StrEnum):
 class TelegramSendError(Exception):
     """A Bot API call failed for good (after the retries that made sense)."""
 
-    def __init__(self, message: str, kind: ErrorKind) -> None:
-        """Keep the message and what kind of failure it is."""
+    def __init__(
+        self, message: str, kind: ErrorKind, retry_after: float | None = None
+    ) -> None:
+        """Keep the message, what kind of failure it is and when to try again."""
         super().__init__(message)
         self.kind = kind
+        self.retry_after = retry_after
 
     @property
     def permanent(self) -> bool:
@@ -437,17 +440,19 @@ class TelegramBot:
         """Count a 429 and hold the chat back; return how long to wait."""
         wait = retry_after_seconds(err.retry_after)
         stats.rate_limited += 1
-        if stats.rate_limited > self.retry.rate_limit_retries or (
-            wait > self.retry.max_retry_after
-        ):
-            raise TelegramSendError(
-                f"rate limited by Telegram (retry after {wait:g} s)",
-                ErrorKind.TRANSIENT,
-            ) from err
-        _LOGGER.warning("Telegram asked to wait %g s for chat %s", wait, chat_id)
         # The next slot of this chat waits; other chats go on.
         if chat_id is not None:
             self.pacer.block(chat_id, wait)
+        if stats.rate_limited > self.retry.rate_limit_retries or (
+            wait > self.retry.max_retry_after
+        ):
+            # Too long to wait inside one delivery: the outbox retries after `wait`.
+            raise TelegramSendError(
+                f"rate limited by Telegram (retry after {wait:g} s)",
+                ErrorKind.TRANSIENT,
+                retry_after=wait,
+            ) from err
+        _LOGGER.warning("Telegram asked to wait %g s for chat %s", wait, chat_id)
         return wait
 
 
@@ -574,6 +579,8 @@ class _Delivery:
         self.caption_sent = False
         self.errors: list[str] = []
         self.transient = False
+        # The longest wait Telegram asked for, for the outbox's next try.
+        self.retry_after: float | None = None
 
     # ---- outcome -----------------------------------------------------------------
 
@@ -594,6 +601,7 @@ class _Delivery:
             raise DeliveryError(
                 "; ".join(self.errors) or "nothing delivered",
                 permanent=not self.transient,
+                retry_after=self.retry_after,
             )
         return DeliveryResult(
             destination_id=self.dest.destination_id,
@@ -616,6 +624,8 @@ class _Delivery:
         self._error(f"{what}: {err}")
         if not err.permanent:
             self.transient = True
+        if err.retry_after is not None:
+            self.retry_after = max(self.retry_after or 0.0, err.retry_after)
         if err.kind is ErrorKind.CHAT:
             raise _ChatRefused from err
 
