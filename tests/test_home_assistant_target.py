@@ -8,7 +8,7 @@ import pytest
 
 from custom_components.notify_bridge.const import DOMAIN
 
-from .conftest import DEMO_DESTINATION_ID, destination
+from .conftest import DEMO_DESTINATION_ID, destination, route
 
 
 class RecordingNotifyEntity(NotifyEntity):
@@ -90,3 +90,32 @@ async def test_missing_legacy_service_is_a_failure(
     response = await send(hass, "notify.gone")
     assert response["status"] == "fail"
     assert response["summary"]["errors"] == ["Gone: notify.uninstalled does not exist"]
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        [
+            route(
+                "route_states",
+                "Any state change",
+                {
+                    "event_type": "state_changed",
+                    "destinations": ["notify.kitchen"],
+                    "template": "{{ data.entity_id }}",
+                },
+            )
+        ]
+    ],
+)
+async def test_state_changes_caused_by_a_delivery_are_not_routed(
+    hass: HomeAssistant, setup_integration: None
+) -> None:
+    """Delivering to a notify entity changes its state; that change is not news."""
+    speaker = RecordingNotifyEntity()
+    await hass.data[DATA_COMPONENT].async_add_entities([speaker])
+    await hass.async_block_till_done()
+    speaker.sent.clear()  # the speaker's own appearance was a state change too
+    hass.states.async_set("light.hall", "on")
+    await hass.async_block_till_done()
+    assert speaker.sent == [("light.hall", None)]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity import Entity
@@ -63,6 +63,8 @@ WAITING_STORE_VERSION = 1
 # How often destinations with waiting notifications are looked at (quiet hours
 # ending, outbox retries due).
 WAITING_CHECK_INTERVAL = timedelta(seconds=30)
+# Delivery contexts remembered to recognize the events our own deliveries cause.
+DELIVERY_CONTEXTS_KEPT = 1024
 # Consecutive failed deliveries after which a destination gets a repair issue.
 FAILING_REPAIR_THRESHOLD = 3
 
@@ -167,6 +169,8 @@ class NotifyBridgeHub:
         """Create the pipeline; destinations register as their entries load."""
         self.hass = hass
         self.destinations: dict[str, DestinationRuntime] = {}
+        # Ids of the contexts our deliveries ran under (bounded, newest kept).
+        self._delivery_contexts: dict[str, None] = {}
         # Sources that poll (per entry id), for the refresh action.
         self.pollers: dict[str, DataUpdateCoordinator[Any]] = {}
         self._store: Store[dict[str, Any]] = Store(
@@ -240,6 +244,23 @@ class NotifyBridgeHub:
                 ir.async_delete_issue(self.hass, DOMAIN, f"{prefix}_{dest_id}")
 
     @callback
+    def new_delivery_context(self) -> Context:
+        """Return a context for a delivery's service call, remembered as ours."""
+        context = Context()
+        self._delivery_contexts[context.id] = None
+        if len(self._delivery_contexts) > DELIVERY_CONTEXTS_KEPT:
+            del self._delivery_contexts[next(iter(self._delivery_contexts))]
+        return context
+
+    @callback
+    def caused_by_delivery(self, context: Context) -> bool:
+        """Return whether an event comes from one of our deliveries."""
+        return (
+            context.id in self._delivery_contexts
+            or context.parent_id in self._delivery_contexts
+        )
+
+    @callback
     def register_poller(
         self, entry: NotifyBridgeConfigEntry, poller: DataUpdateCoordinator[Any]
     ) -> None:
@@ -265,7 +286,9 @@ class NotifyBridgeHub:
             # One flush at a time per entry: a long outage retry is not stacked.
             if running or not any(self.policy.backlog(d) for d in dest_ids):
                 return
-            task = entry.async_create_background_task(
+            # Tracked (not background): an unload waits for it instead of
+            # cancelling a send half-way, which could deliver it twice.
+            task = entry.async_create_task(
                 self.hass,
                 self.pipeline.async_flush_waiting(dest_ids),
                 f"{DOMAIN} waiting notifications",

@@ -109,6 +109,7 @@ async def async_setup_ha_events(
         routes,
         lambda event: hub.async_submit_event(entry, runtime, event),
         entry.entry_id,
+        hub.caused_by_delivery,
     ):
         entry.async_on_unload(unsubscribe)
     return runtime

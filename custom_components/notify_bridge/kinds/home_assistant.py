@@ -142,7 +142,11 @@ async def async_setup_home_assistant(
             continue
         destination = DestinationRuntime(
             destination=HomeAssistantDestination(
-                hass, subentry.subentry_id, subentry.title, subentry.data
+                hass,
+                subentry.subentry_id,
+                subentry.title,
+                subentry.data,
+                new_context=hub.new_delivery_context,
             ),
             entry_id=entry.entry_id,
         )

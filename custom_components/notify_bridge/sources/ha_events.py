@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
 from ..const import (
@@ -73,6 +73,7 @@ def async_listen(
     routes: Iterable[Route],
     handle: Callable[[BridgeEvent], None],
     source_entry_id: str,
+    caused_by_delivery: Callable[[Context], bool] = lambda _context: False,
 ) -> list[CALLBACK_TYPE]:
     """Listen once per event type the routes ask for; returns the unsubscribers."""
     event_types = {t for route in routes for t in route.event_types} - OWN_EVENTS
@@ -81,6 +82,10 @@ def async_listen(
 
     @callback
     def on_event(event: Event) -> None:
+        if caused_by_delivery(event.context):
+            # A notify service call we made (or the state change it caused): a
+            # route on it would feed on its own deliveries.
+            return
         entity_id = event.data.get("entity_id")
         if isinstance(entity_id, str):
             entry = registry.async_get(entity_id)

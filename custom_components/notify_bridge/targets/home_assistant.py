@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.components import persistent_notification
@@ -13,7 +13,7 @@ from homeassistant.components.notify import (
     SERVICE_SEND_MESSAGE,
 )
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceNotFound
 
 from ..const import CONF_DELIVERY, CONF_NOTIFY_ENTITY, CONF_NOTIFY_SERVICE, HaDelivery
@@ -41,9 +41,12 @@ class HomeAssistantDestination:
         destination_id: str,
         name: str,
         options: Mapping[str, Any],
+        new_context: Callable[[], Context] = Context,
     ) -> None:
-        """Read the destination subentry's options."""
+        """Read the destination subentry's options; `new_context` marks the calls
+        made for a delivery, so sources can tell (and ignore) what they cause."""
         self._hass = hass
+        self._new_context = new_context
         self._id = destination_id
         self._name = name
         self._delivery = HaDelivery(options[CONF_DELIVERY])
@@ -96,7 +99,7 @@ class HomeAssistantDestination:
             service = str(self._service)
         try:
             await self._hass.services.async_call(
-                NOTIFY_DOMAIN, service, data, blocking=True
+                NOTIFY_DOMAIN, service, data, blocking=True, context=self._new_context()
             )
         except ServiceNotFound as err:
             raise DeliveryError(
