@@ -75,9 +75,10 @@ async def fire(hass: HomeAssistant, count: int) -> None:
 async def advance(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, to: datetime
 ) -> None:
-    """Fire what is due by `to` (loop timers too), then move the clock there."""
-    async_fire_time_changed(hass, to)
+    """Move the clock to `to` and fire every pending timer (the periodic check
+    decides by the clock what is due)."""
     freezer.move_to(to)
+    async_fire_time_changed(hass, to, fire_all=True)
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -302,11 +303,14 @@ async def test_waiting_check_runs_periodically(
     freezer: FrozenDateTimeFactory,
     setup_integration: None,
 ) -> None:
-    """Nothing is delivered by the periodic check while quiet hours last."""
+    """The periodic check holds everything while quiet hours last, and alone (no
+    flush, no new event) delivers once they end."""
     await fire(hass, 2)
     await advance(hass, freezer, local(23, 30))
     await advance(hass, freezer, local(23, 30) + timedelta(hours=2))
     assert legacy_notify_calls == []
+    await advance(hass, freezer, local(7, 0, day=7) + timedelta(seconds=31))
+    assert len(legacy_notify_calls) == 1
 
 
 @pytest.mark.parametrize(
@@ -340,7 +344,12 @@ async def test_burst_is_coalesced_into_one_notification(
         )
     await hass.async_block_till_done()
     assert legacy_notify_calls == []
-    await advance(hass, freezer, local(12, 1, day=6) + timedelta(seconds=1))
+    # Precise here (no fire_all): only timers due by then fire, so the window counts.
+    async_fire_time_changed(hass, local(12) + timedelta(seconds=50))
+    await hass.async_block_till_done()
+    assert legacy_notify_calls == []
+    async_fire_time_changed(hass, local(12, 1) + timedelta(seconds=1))
+    await hass.async_block_till_done()
     assert [c.data["message"] for c in legacy_notify_calls] == ["ring 4 (5 rings)"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
@@ -36,9 +37,8 @@ def add_destination_entities(
     build: Callable[[DestinationRuntime], Iterable[Entity]],
 ) -> None:
     """Add each destination's entities to its own subentry (and so its device)."""
-    runtime = entry.runtime_data
-    if not isinstance(runtime, TargetRuntime):
-        return
+    # Only target entries forward the platforms that call this.
+    runtime = cast(TargetRuntime, entry.runtime_data)
     for subentry_id, destination in runtime.destinations.items():
         async_add_entities(list(build(destination)), config_subentry_id=subentry_id)
 

@@ -99,6 +99,11 @@ class QuietHours:
         return self.window_start(now) is not None
 
 
+def exponential_backoff(base: float, cap: float, attempt: int) -> float:
+    """Return base * 2**(attempt - 1), at most `cap` (attempt counts from 1)."""
+    return min(cap, base * 2 ** max(0, attempt - 1))
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Exponential backoff with jitter, bounded in attempts and time."""
@@ -114,12 +119,12 @@ class RetryPolicy:
         """Return the wait before attempt `attempt + 1`; `jitter` is in [0, 1)."""
         if retry_after is not None:
             return retry_after
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        backoff = exponential_backoff(self.base_delay, self.max_delay, attempt)
         return backoff * (0.8 + 0.4 * jitter)
 
     def outbox_wait(self, failures: int) -> float:
         """Return how long the outbox waits after `failures` failed rounds."""
-        return min(self.outbox_max_delay, self.outbox_delay * 2 ** max(0, failures - 1))
+        return exponential_backoff(self.outbox_delay, self.outbox_max_delay, failures)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ from ...pipeline.models import (
     OutputFormat,
     truncate_error,
 )
+from ...pipeline.policy import exponential_backoff
 from .file_cache import FileIdCache
 from .limits import (
     TELEGRAM_RATE_LIMITS,
@@ -176,7 +177,7 @@ class RetryPolicy:
 
     def delay(self, failures: int) -> float:
         """Return the backoff before retry number `failures` (1-based)."""
-        return min(self.max_backoff, self.backoff * 2 ** (failures - 1))
+        return exponential_backoff(self.backoff, self.max_backoff, failures)
 
 
 class _Window:
