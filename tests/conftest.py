@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from functools import partial
 from typing import Any
+from unittest.mock import patch
+import warnings
 
+from aiohttp.resolver import AsyncResolver
 from homeassistant.config_entries import ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 import pytest
+import pytest_asyncio
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 # Imported at module level, before Home Assistant mounts its test config dir, or HA
 # reports "Integration not found".
@@ -17,6 +24,8 @@ import custom_components.notify_bridge  # noqa: F401
 from custom_components.notify_bridge import hub as hub_module
 from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, RetryPolicy
+
+from .deprecations import own_deprecation, own_deprecation_log
 
 TARGET_ENTRY_ID = "target_entry"
 SOURCE_ENTRY_ID = "source_entry"
@@ -26,9 +35,64 @@ DEMO_ENTITY = "notify.demo_notifications"
 DEMO_EVENT = "notify_bridge_demo"
 
 
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer, in `snapshots/` beside the tests.
+
+    The same on every supported test plugin (newer ones stopped applying it).
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/ in every test."""
+
+
+# Session-scoped and async like the plugin's fixture it replaces: older test plugins
+# rely on it to make the session's event loop current before each test.
+@pytest_asyncio.fixture(autouse=True, scope="session", loop_scope="session")
+async def mock_zeroconf_resolver() -> AsyncGenerator[Any]:
+    """A DNS resolver made on the event loop of the test that asks for it.
+
+    The test plugin's resolver is made once per session, bound to the first test's
+    loop; a later test that resolves a name (an Immich server at "localhost") then
+    fails with "attached to a different loop". Home Assistant closes it at its stop.
+    """
+
+    def make_resolver(_hass: HomeAssistant) -> AsyncResolver:
+        resolver = AsyncResolver()
+        resolver.real_close = resolver.close  # type: ignore[attr-defined]
+        return resolver
+
+    patcher = patch(
+        "homeassistant.helpers.aiohttp_client._async_make_resolver",
+        side_effect=make_resolver,
+    )
+    patcher.start()
+    yield patcher
+    patcher.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_deprecations(caplog: pytest.LogCaptureFixture) -> Any:
+    """Fail a test whose code path raises a deprecation this project caused."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    found = [
+        f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})"
+        for w in caught
+        if own_deprecation(w)
+    ]
+    found += [
+        f"log {record.name}: {record.getMessage()}"
+        for phase in ("setup", "call")
+        for record in caplog.get_records(phase)
+        if own_deprecation_log(record)
+    ]
+    if found:
+        pytest.fail("Deprecations caused by Notify Bridge:\n" + "\n".join(found))
 
 
 @pytest.fixture(autouse=True)

@@ -171,7 +171,7 @@ async def test_destination_reconfigure(
 ) -> None:
     """Reconfigure renames a destination and keeps its id."""
     result = await target_entry.start_subentry_reconfigure_flow(
-        hass, "destination", DEMO_DESTINATION_ID
+        hass, DEMO_DESTINATION_ID
     )
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(
@@ -192,7 +192,7 @@ async def test_destination_reconfigure_onto_existing_aborts(
         {"name": "Phone", "delivery": "notify_service", "notify_service": "phone"},
     )
     result = await target_entry.start_subentry_reconfigure_flow(
-        hass, "destination", DEMO_DESTINATION_ID
+        hass, DEMO_DESTINATION_ID
     )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
@@ -258,9 +258,7 @@ async def test_route_reconfigure_changes_delivery(
     hass: HomeAssistant, setup_integration: None, source_entry: MockConfigEntry
 ) -> None:
     """An edited template is used for the next event (never a stale compile)."""
-    result = await source_entry.start_subentry_reconfigure_flow(
-        hass, "route", DEMO_ROUTE_ID
-    )
+    result = await source_entry.start_subentry_reconfigure_flow(hass, DEMO_ROUTE_ID)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from homeassistant.components import persistent_notification
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
 
+from custom_components import notify_bridge
 from custom_components.notify_bridge.const import EVENT_BRIDGE_EVENT, EVENT_DISPATCHED
 
 from .conftest import DEMO_ENTITY, DEMO_EVENT
@@ -129,3 +132,46 @@ async def test_route_to_missing_destination_fails_visibly(
     await hass.async_block_till_done()
     assert dispatched[0].data["status"] == "fail"
     assert "not found" in dispatched[0].data["summary"]["errors"][0]
+
+
+async def test_each_edit_reloads_exactly_once(
+    hass: HomeAssistant,
+    setup_integration: None,
+    target_entry: MockConfigEntry,
+    legacy_notify_calls: list,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reconfigure or a subentry added reloads the entry once, never twice.
+
+    The update listener is the one reload mechanism (HA 2026.12 refuses an entry
+    that also reloads through async_update_reload_and_abort).
+    """
+    setups: list[str] = []
+    original = notify_bridge.async_setup_entry
+
+    async def counting_setup(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
+        setups.append(entry.entry_id)
+        return await original(hass, entry)
+
+    monkeypatch.setattr(notify_bridge, "async_setup_entry", counting_setup)
+
+    result = await target_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Notifications"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert setups == [target_entry.entry_id]
+
+    setups.clear()
+    result = await hass.config_entries.subentries.async_init(
+        (target_entry.entry_id, "destination"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Phone", "delivery": "notify_service", "notify_service": "phone"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert setups == [target_entry.entry_id]
+    assert target_entry.state is ConfigEntryState.LOADED

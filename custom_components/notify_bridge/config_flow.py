@@ -15,7 +15,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 
 from .const import CONF_KIND, DOMAIN
-from .flows import name_schema
+from .flows import async_update_and_finish, name_schema
 from .kinds import all_kinds
 
 KINDS = all_kinds()
@@ -55,9 +55,7 @@ class NotifyBridgeConfigFlow(
         if kind_step is not None:
             return await kind_step(user_input)
         if user_input is not None:
-            return self.async_update_reload_and_abort(
-                entry, title=user_input[CONF_NAME]
-            )
+            return async_update_and_finish(self, entry, title=user_input[CONF_NAME])
         return self.async_show_form(
             step_id="reconfigure", data_schema=name_schema(entry.title)
         )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -37,6 +38,20 @@ from .const import (
 )
 from .pipeline.limits import MAX_PENDING_PER_DESTINATION
 from .pipeline.policy import QuietMode
+
+
+def async_update_and_finish(
+    flow: ConfigFlow, entry: ConfigEntry, **changes: Any
+) -> ConfigFlowResult:
+    """Store a reauth/reconfigure result and abort; the entry reloads exactly once.
+
+    A loaded entry reloads through its update listener (which every set-up entry
+    has, for subentry changes). An entry whose setup failed has no listener, so the
+    flow reloads it itself: never both, which Home Assistant 2026.12 refuses.
+    """
+    if entry.update_listeners:
+        return flow.async_update_and_abort(entry, **changes)
+    return flow.async_update_reload_and_abort(entry, **changes)
 
 
 def quiet_hours_fields() -> dict[vol.Marker, Any]:

@@ -353,7 +353,7 @@ class NotifyBridgeHub:
 
     @callback
     def _not_loaded(self, dest_id: str) -> Destination | None:
-        from .kinds import all_kinds
+        from .kinds import all_kinds  # noqa: PLC0415 - kinds import the hub
 
         for entry in self.hass.config_entries.async_entries(DOMAIN):
             subentry = entry.subentries.get(dest_id)

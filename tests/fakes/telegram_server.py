@@ -843,7 +843,7 @@ def _dimensions(data: bytes | None) -> tuple[int, int]:
 
             with Image.open(io.BytesIO(data)) as image:
                 return image.size
-        except (OSError, ValueError):
+        except OSError, ValueError:
             pass
     return 800, 600
 

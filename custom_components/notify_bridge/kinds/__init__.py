@@ -51,15 +51,15 @@ class Kind:
     store_keys: Callable[[ConfigEntry], Iterable[str]] = lambda _entry: ()
     # How a destination of this (target) kind displays text, from its options; used
     # to render for a destination whose entry is not loaded yet.
-    output_format: Callable[[Mapping[str, Any]], OutputFormat] = (
-        lambda _options: OutputFormat.PLAIN
+    output_format: Callable[[Mapping[str, Any]], OutputFormat] = lambda _options: (
+        OutputFormat.PLAIN
     )
 
 
 def all_kinds() -> dict[str, Kind]:
     """Return every kind, in the order the config flow menu offers them."""
     # Imported here: each kind module imports this package for `Kind`.
-    from . import (
+    from . import (  # noqa: PLC0415 - the kind modules import this package
         gitea,
         ha_events,
         home_assistant,

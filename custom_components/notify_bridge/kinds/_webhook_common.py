@@ -46,7 +46,7 @@ from ..const import (
     SECRET_FIELDS,
     SUBENTRY_ROUTE,
 )
-from ..flows import SubentryFormFlow, route_policy_fields
+from ..flows import SubentryFormFlow, async_update_and_finish, route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
 from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
 from ..pipeline.render import TemplateError, validate_template
@@ -452,7 +452,7 @@ class WebhookEntryFlow(ConfigFlow):
                     await self.async_set_unique_id(uid)
                     self._abort_if_unique_id_mismatch(reason="different_instance")
                 kept = {key: entry.data[key] for key in (CONF_KIND, CONF_WEBHOOK_ID)}
-                return self.async_update_reload_and_abort(entry, data={**kept, **data})
+                return async_update_and_finish(self, entry, data={**kept, **data})
         # Credentials are never sent back to the form.
         current = {
             key: value for key, value in entry.data.items() if key not in SECRET_FIELDS

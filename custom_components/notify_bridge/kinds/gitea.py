@@ -36,6 +36,7 @@ from ..const import (
     SUBENTRY_ROUTE,
     EntryKind,
 )
+from ..flows import async_update_and_finish
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
 from ..pipeline.models import BridgeEvent, Route
 from ..sources import gitea
@@ -209,8 +210,8 @@ class GiteaEntryFlow(WebhookEntryFlow):
             token = str(user_input.get(CONF_TOKEN) or "").strip()
             errors = await _async_check_token(self.hass, entry.data[CONF_URL], token)
             if not errors:
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_TOKEN: token}
+                return async_update_and_finish(
+                    self, entry, data_updates={CONF_TOKEN: token}
                 )
         return self.async_show_form(
             step_id="reauth_gitea",

@@ -47,7 +47,7 @@ import voluptuous as vol
 from yarl import URL
 
 from ..const import CONF_KIND, DOMAIN, SIGNAL_SOURCE_UPDATED, SUBENTRY_ROUTE, EntryKind
-from ..flows import route_policy_fields
+from ..flows import async_update_and_finish, route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
 from ..pipeline.render import TemplateError, validate_template
 from ..sources.immich.client import (
@@ -220,8 +220,8 @@ class ImmichEntryFlow(ConfigFlow):
             if result is not None:
                 if result[1].id != entry.data[CONF_USER_ID]:
                     return self.async_abort(reason="wrong_account")
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_API_KEY: user_input[CONF_API_KEY]}
+                return async_update_and_finish(
+                    self, entry, data_updates={CONF_API_KEY: user_input[CONF_API_KEY]}
                 )
         return self.async_show_form(
             step_id="reauth_immich_confirm",
@@ -253,8 +253,8 @@ class ImmichEntryFlow(ConfigFlow):
                     for other in self._async_current_entries(include_ignore=False)
                 ):
                     return self.async_abort(reason=ALREADY_CONFIGURED)
-                return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id, data_updates=data
+                return async_update_and_finish(
+                    self, entry, unique_id=unique_id, data_updates=data
                 )
         defaults = user_input or dict(entry.data)
         return self.async_show_form(

@@ -19,6 +19,7 @@ from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.selector import (
     BooleanSelector,
     LanguageSelector,
@@ -38,7 +39,7 @@ from telegram.error import InvalidToken, TelegramError
 import voluptuous as vol
 
 from ..const import CONF_KIND, DOMAIN, SUBENTRY_DESTINATION, EntryKind
-from ..flows import quiet_hours_fields, validate_quiet_hours
+from ..flows import async_update_and_finish, quiet_hours_fields, validate_quiet_hours
 from ..hub import (
     DestinationRuntime,
     NotifyBridgeConfigEntry,
@@ -122,6 +123,8 @@ def make_bot(
     return ReauthingTelegramBot(
         data[CONF_BOT_TOKEN],
         session=async_get_clientsession(hass),
+        # Bot API calls share Home Assistant's httpx client (inject-websession).
+        http_client=get_async_client(hass),
         api_base_url=data.get(CONF_API_BASE_URL) or None,
         limits=limits_from_options(data),
         rate_limits=RATE_LIMITS,
@@ -257,7 +260,8 @@ class TelegramEntryFlow(ConfigFlow):
             if identity is not None:
                 await self.async_set_unique_id(str(identity.bot_id))
                 self._abort_if_unique_id_mismatch(reason="wrong_bot")
-                return self.async_update_reload_and_abort(
+                return async_update_and_finish(
+                    self,
                     entry,
                     data_updates={
                         CONF_BOT_TOKEN: token,
@@ -286,7 +290,8 @@ class TelegramEntryFlow(ConfigFlow):
             if data is not None and identity is not None:
                 await self.async_set_unique_id(str(identity.bot_id))
                 self._abort_if_unique_id_mismatch(reason="wrong_bot")
-                return self.async_update_reload_and_abort(
+                return async_update_and_finish(
+                    self,
                     entry,
                     title=identity.title,
                     data={CONF_KIND: EntryKind.TELEGRAM.value, **data},
@@ -435,7 +440,7 @@ class TelegramDestinationFlow(ConfigSubentryFlow):
             errors[CONF_CHAT_ID] = "invalid_chat_id"
         try:
             thread_id = parse_thread_id(user_input.get(CONF_MESSAGE_THREAD_ID))
-        except (TypeError, ValueError):
+        except TypeError, ValueError:
             thread_id = None
             errors[CONF_MESSAGE_THREAD_ID] = "invalid_thread_id"
         if errors or chat_id is None:

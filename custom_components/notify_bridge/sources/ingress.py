@@ -713,7 +713,7 @@ async def _read_body(
                 chunks.append(chunk)
     except TimeoutError:
         raise _Rejected(Outcome.TIMEOUT, "body read timed out") from None
-    except (ConnectionError, ClientPayloadError):
+    except ConnectionError, ClientPayloadError:
         raise _Rejected(Outcome.BAD_REQUEST, "body incomplete") from None
     return b"".join(chunks)
 
@@ -722,7 +722,7 @@ def _decode_form(body: bytes) -> dict[str, list[str]]:
     try:
         text = body.decode("utf-8")
         return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except (UnicodeDecodeError, ValueError):
+    except UnicodeDecodeError, ValueError:
         raise _Rejected(Outcome.BAD_REQUEST, "form body malformed") from None
 
 
@@ -763,7 +763,7 @@ def _parse_payload(
 def _loads_object(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except UnicodeDecodeError, ValueError, RecursionError:
         raise _Rejected(Outcome.BAD_REQUEST, "body is not valid JSON") from None
     if not isinstance(value, dict):
         raise _Rejected(Outcome.BAD_REQUEST, "body is not a JSON object")

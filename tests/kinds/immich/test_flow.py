@@ -333,7 +333,7 @@ async def test_route_reconfigure(
         hass, v3, [immich_route([album, "0a0a0a0a-0000-4000-8000-000000000000"])]
     )
     await setup_all(hass)
-    result = await entry.start_subentry_reconfigure_flow(hass, "route", ROUTE_ID)
+    result = await entry.start_subentry_reconfigure_flow(hass, ROUTE_ID)
     assert result["step_id"] == "immich_reconfigure"
     labels = [
         option["label"]
@@ -355,7 +355,7 @@ async def test_route_reconfigure(
     assert entry.subentries[ROUTE_ID].data["albums"] == [album]
 
     v3.fail(500, path="/api/albums")
-    result = await entry.start_subentry_reconfigure_flow(hass, "route", ROUTE_ID)
+    result = await entry.start_subentry_reconfigure_flow(hass, ROUTE_ID)
     assert result["reason"] == "cannot_connect"
 
 

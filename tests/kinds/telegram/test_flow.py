@@ -554,9 +554,7 @@ async def test_destination_reconfigure(
 ) -> None:
     """Editing keeps the subentry; moving onto another destination's chat aborts."""
     entry = setup_telegram
-    result = await entry.start_subentry_reconfigure_flow(
-        hass, "destination", PRIVATE_DEST_ID
-    )
+    result = await entry.start_subentry_reconfigure_flow(hass, PRIVATE_DEST_ID)
     assert result["step_id"] == "telegram_reconfigure"
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
@@ -571,18 +569,14 @@ async def test_destination_reconfigure(
     dest = entry.runtime_data.destinations[PRIVATE_DEST_ID].destination
     assert dest.disable_notification is True
 
-    result = await entry.start_subentry_reconfigure_flow(
-        hass, "destination", PRIVATE_DEST_ID
-    )
+    result = await entry.start_subentry_reconfigure_flow(hass, PRIVATE_DEST_ID)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"chat_id": str(FORUM_CHAT), "message_thread_id": 5}
     )
     assert result["reason"] == "already_configured"
 
     server.webhook_url = "https://example.invalid/hook"
-    result = await entry.start_subentry_reconfigure_flow(
-        hass, "destination", TOPIC_DEST_ID
-    )
+    result = await entry.start_subentry_reconfigure_flow(hass, TOPIC_DEST_ID)
     assert result["step_id"] == "telegram_reconfigure_webhook"
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"chat_id": "bad chat"}

@@ -284,7 +284,7 @@ class ImmichClient:
         """Return whether the key can still read the album (confirms a deletion)."""
         try:
             await self.async_get_album(album_id)
-        except (ImmichNotFoundError, ImmichBadRequestError):
+        except ImmichNotFoundError, ImmichBadRequestError:
             return False
         return True
 

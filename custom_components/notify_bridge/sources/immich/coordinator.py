@@ -353,7 +353,7 @@ async def async_fetch_asset(
     for coordinator in loaded_coordinators(hass).values():
         try:
             return await async_fetch_one(coordinator.client, asset_id, media_type)
-        except (ImmichNotFoundError, ImmichBadRequestError):
+        except ImmichNotFoundError, ImmichBadRequestError:
             continue
         except ImmichMediaTooLargeError as err:
             raise ServiceValidationError(

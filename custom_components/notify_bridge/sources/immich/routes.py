@@ -219,6 +219,6 @@ def _media_policy(value: Any) -> MediaPolicy:
 def _bounded_int(value: Any, default: int) -> int:
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         return default
     return max(0, min(MAX_MEDIA_LIMIT, number))

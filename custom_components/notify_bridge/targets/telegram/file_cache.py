@@ -120,7 +120,7 @@ class FileIdCache:
                     int(raw["size"]),
                     float(raw["stored_at"]),
                 )
-            except (KeyError, TypeError, ValueError):
+            except KeyError, TypeError, ValueError:
                 continue
             self._entries[str(key)] = entry
 

@@ -105,7 +105,7 @@ def photo_problem(data: bytes, limits: TelegramLimits) -> str | None:
         # Only the header is read; the pixels are never decoded.
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError):
+    except UnidentifiedImageError, OSError, ValueError:
         return "not an image Telegram can show as a photo"
     if width + height > limits.photo_dimensions_sum:
         return f"{width}x{height} exceeds width + height {limits.photo_dimensions_sum}"

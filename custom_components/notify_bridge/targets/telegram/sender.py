@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from enum import StrEnum
 import html
 import itertools
@@ -20,6 +19,7 @@ import time
 from typing import Any
 
 import aiohttp
+import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -37,7 +37,6 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import HTTPXRequest
 
 from ...net import (
     DownloadTooLargeError,
@@ -78,6 +77,7 @@ from .media import (
     split_caption,
     split_text,
 )
+from .request import SharedClientRequest, retry_after_seconds
 
 _LOGGER = get_logger(__name__)
 
@@ -132,13 +132,6 @@ class TelegramSendError(Exception):
     def permanent(self) -> bool:
         """Return whether retrying later cannot help."""
         return self.kind is not ErrorKind.TRANSIENT
-
-
-def retry_after_seconds(value: float | timedelta) -> float:
-    """Normalize RetryAfter.retry_after: int in PTB 21, possibly timedelta in 22."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
 
 
 def classify_error(err: TelegramError) -> ErrorKind:
@@ -321,6 +314,7 @@ class TelegramBot:
         token: str,
         *,
         session: aiohttp.ClientSession,
+        http_client: httpx.AsyncClient | None = None,
         api_base_url: str | None = None,
         limits: TelegramLimits | None = None,
         rate_limits: RateLimits = TELEGRAM_RATE_LIMITS,
@@ -335,18 +329,19 @@ class TelegramBot:
     ) -> None:
         """Configure the bot; no network I/O happens until a call is made."""
         root = (api_base_url or OFFICIAL_API).rstrip("/")
-        # Own both request objects so `async_close` can close them even when the bot
-        # was never initialized (PTB's shutdown skips that case).
-        self._requests = (
-            _http_request(request_timeout),
-            _http_request(request_timeout),
-        )
+        # Home Assistant's shared httpx client when given (no client of our own, no CA
+        # bundle loaded on the event loop); otherwise one owned and closed here.
+        self._own_client: httpx.AsyncClient | None = None
+        if http_client is None:
+            http_client = self._own_client = httpx.AsyncClient()
+        client = http_client
+        request = SharedClientRequest(client, timeout=request_timeout)
         self.bot = Bot(
             token,
             base_url=f"{root}/bot",
             base_file_url=f"{root}/file/bot",
-            request=self._requests[0],
-            get_updates_request=self._requests[1],
+            request=request,
+            get_updates_request=SharedClientRequest(client, timeout=request_timeout),
         )
         self.session = session
         self.limits = limits or limits_for(api_base_url)
@@ -363,9 +358,9 @@ class TelegramBot:
         await self.bot.initialize()
 
     async def async_close(self) -> None:
-        """Close the HTTP clients."""
-        for request in self._requests:
-            await request.shutdown()
+        """Close the HTTP client if it is this bot's own."""
+        if self._own_client is not None:
+            await self._own_client.aclose()
 
     async def async_get_me(self) -> Any:
         """Return the bot's own user (validates the token)."""
@@ -439,7 +434,7 @@ class TelegramBot:
         self, chat_id: int | str | None, err: RetryAfter, stats: CallStats
     ) -> float:
         """Count a 429 and hold the chat back; return how long to wait."""
-        wait = retry_after_seconds(err.retry_after)
+        wait = retry_after_seconds(err)
         stats.rate_limited += 1
         # The next slot of this chat waits; other chats go on.
         if chat_id is not None:
@@ -455,18 +450,6 @@ class TelegramBot:
             ) from err
         _LOGGER.warning("Telegram asked to wait %g s for chat %s", wait, chat_id)
         return wait
-
-
-def _http_request(timeout: float) -> HTTPXRequest:
-    return HTTPXRequest(
-        # Several chats are served concurrently; PTB's default pool is 1.
-        connection_pool_size=16,
-        read_timeout=timeout,
-        write_timeout=timeout,
-        connect_timeout=timeout,
-        pool_timeout=timeout,
-        media_write_timeout=timeout * 4,
-    )
 
 
 def normalize_chat_id(chat_id: int | str) -> int | str:
@@ -987,5 +970,4 @@ __all__ = [
     "WebhookActiveError",
     "classify_error",
     "format_size",
-    "retry_after_seconds",
 ]

@@ -18,6 +18,7 @@ from telegram.error import InvalidToken
 from yarl import URL
 
 from ...net import UrlPolicy
+from ...redaction import register_secret
 from .limits import MB, TelegramLimits, limits_for
 from .sender import (
     GENERAL_TOPIC,
@@ -50,12 +51,8 @@ TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 CHANNEL_RE = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 # The largest upload a self-hosted Bot API server accepts.
 MAX_UPLOAD_MB = 2000
-# Bot API URLs carry the token in their path (/bot<token>/method).
-TOKEN_IN_URL_RE = re.compile(r"/(file/)?bot\d+:[A-Za-z0-9_-]+")
 # One label of a host name (letters, digits, inner hyphens).
 HOST_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-# Loggers of the HTTP client PTB uses; httpx logs every request URL at INFO.
-HTTP_LOGGERS = ("httpx",)
 
 
 class AuthFailedError(Exception):
@@ -226,26 +223,6 @@ async def async_identify(bot: TelegramBot) -> BotIdentity:
     return BotIdentity(bot_id=user.id, username=user.username or str(user.id))
 
 
-class TokenRedactingFilter(logging.Filter):
-    """Hide bot tokens in log records (httpx logs request URLs, token included)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with every token replaced; never drop it."""
-        message = record.getMessage()
-        if TOKEN_IN_URL_RE.search(message):
-            record.msg = TOKEN_IN_URL_RE.sub(r"/\1bot***", message)
-            record.args = ()
-        return True
-
-
-def install_token_log_filter() -> None:
-    """Add the token filter to the HTTP client's loggers, once."""
-    for name in HTTP_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, TokenRedactingFilter) for f in logger.filters):
-            logger.addFilter(TokenRedactingFilter())
-
-
 class ReauthingTelegramBot(TelegramBot):
     """A bot that calls `on_auth_failed` when Telegram refuses its token mid-send."""
 
@@ -257,7 +234,8 @@ class ReauthingTelegramBot(TelegramBot):
         **kwargs: Any,
     ) -> None:
         """Create the bot; `on_auth_failed` runs on the event loop."""
-        install_token_log_filter()
+        # httpx/httpx2 log request URLs, token included: masked in every record.
+        register_secret(token)
         super().__init__(token, **kwargs)
         self.on_auth_failed = on_auth_failed
 
@@ -293,10 +271,8 @@ __all__ = [
     "BotIdentity",
     "CannotConnectError",
     "ReauthingTelegramBot",
-    "TokenRedactingFilter",
     "async_identify",
     "destination_unique_id",
-    "install_token_log_filter",
     "limits_from_options",
     "normalize_api_base_url",
     "parse_allowed_media_hosts",

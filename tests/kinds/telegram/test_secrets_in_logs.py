@@ -1,0 +1,115 @@
+"""No bot token in any log line, at any level, from any logger (HA 2026.11: httpx2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import logging
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.notify_bridge.redaction import redact_text, register_secret
+from tests.fakes.telegram_server import FakeTelegramServer, make_jpeg
+
+from .conftest import PRIVATE_ENTITY, TOPIC_ENTITY
+
+
+@pytest.fixture
+def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every logger that exists (and the root) at DEBUG, restored afterwards."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+def written(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Every record as a handler would write it, traceback included."""
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    return [formatter.format(record) for record in caplog.records]
+
+
+@pytest.mark.usefixtures("allow_loopback_media", "every_logger_at_debug")
+async def test_no_token_at_debug_on_any_path(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    setup_telegram: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Sends, uploads, a refused chat, a 429 and an error with a traceback."""
+    photo = server.add_media("dog.jpg", make_jpeg(40, 40))
+    await hass.services.async_call(
+        "notify_bridge",
+        "send",
+        {
+            "entity_id": [PRIVATE_ENTITY, TOPIC_ENTITY],
+            "message": "hi",
+            "media": [{"url": photo}],
+        },
+        blocking=True,
+    )
+    server.fail_next("Too Many Requests: retry after 0", status=429, retry_after=0)
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": PRIVATE_ENTITY, "message": "after a 429"},
+        blocking=True,
+    )
+    server.fail_next("Bad Request: chat not found", method="sendMessage")
+    with pytest.raises(HomeAssistantError, match="Chat not found"):
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": PRIVATE_ENTITY, "message": "refused"},
+            blocking=True,
+        )
+    try:
+        raise RuntimeError(f"failed: {server.base_url}{server.token}/getMe")
+    except RuntimeError:
+        logging.getLogger("some.library").exception("a library logged a traceback")
+
+    lines = written(caplog)
+    secret = server.token.split(":", 1)[1]
+    # The paths above really logged request URLs (else this test proves nothing).
+    assert any("/bot***/sendMessage" in line for line in lines)
+    assert any("Traceback" in line and "/bot***/getMe" in line for line in lines)
+    assert [line for line in lines if secret in line] == []
+
+
+@pytest.mark.usefixtures("setup_telegram")
+async def test_any_logger_name_is_covered(
+    server: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HA 2026.11 aliases httpx to httpx2, which logs under its own name."""
+    caplog.set_level(logging.INFO)
+    url = f"{server.base_url}{server.token}/sendMessage"
+    for name in ("httpx2", "httpx2._client", "httpcore2", "a.future.library"):
+        logging.getLogger(name).info('HTTP Request: POST %s "HTTP/1.1 200 OK"', url)
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 4
+    assert all("/bot***/sendMessage" in message for message in messages)
+    assert not any(server.token in message for message in messages)
+
+
+def test_registered_secret_masked_anywhere() -> None:
+    """A registered token is masked whole and by its secret part, not by its id."""
+    register_secret("987654:registered-secret-value")
+    assert redact_text("token 987654:registered-secret-value") == "token ***"
+    assert redact_text("key registered-secret-value.") == "key ***."
+    # The id alone is the bot's public user id.
+    assert redact_text("bot 987654 said hi") == "bot 987654 said hi"
+    # An unregistered token inside a Bot API URL is masked as well.
+    assert (
+        redact_text("GET https://api.telegram.org/file/bot42:abcDEF_-12/x.jpg")
+        == "GET https://api.telegram.org/file/bot***/x.jpg"
+    )
