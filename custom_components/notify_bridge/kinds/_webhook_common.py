@@ -263,9 +263,7 @@ class WebhookEndpoint:
                 request,
                 self.ingress,
                 self._async_handoff,
-                replay_guard=self.state.replay
-                if self.ingress.delivery_id_header
-                else None,
+                replay_guard=self.state.replay,
             )
             self.stats.record(result)
             return result.to_response()
@@ -277,7 +275,7 @@ class WebhookEndpoint:
     async def _async_handoff(self, inbound: InboundWebhook) -> None:
         """Parse, persist the replay guard, then submit (before the ack)."""
         event = self.parse(inbound)
-        if inbound.delivery_id is not None and self.ingress.delivery_id_header:
+        if inbound.replay_keys:
             # A repeat after a restart must still be recognized: the claim is on disk
             # before the sender hears that the delivery was accepted.
             await self.state.async_save()

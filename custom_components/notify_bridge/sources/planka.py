@@ -124,8 +124,10 @@ def planka_ingress_config(
     return IngressConfig(
         auth=AuthConfig(mode=AuthMode.BEARER, secret=access_token),
         max_body_bytes=max_body_bytes,
-        # Planka sends no delivery id; a retry cannot be told from a new event.
+        # Planka sends no delivery id, but every body carries ids and `updatedAt`,
+        # so an identical payload is a re-send of the same event, never a new one.
         delivery_id_header=None,
+        unique_bodies=True,
         form_payload_field=None,
     )
 
