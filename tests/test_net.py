@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import ipaddress
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession, encode_basic_auth, web
 import pytest
 from yarl import URL
 
@@ -21,6 +21,9 @@ from custom_components.notify_bridge.net import (
     check_address,
     default_resolver,
     is_public_address,
+    redact_url_credentials,
+    split_url_credentials,
+    url_without_credentials,
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -422,3 +425,53 @@ async def test_allowlisted_host_fetched_by_name(
         session, f"http://localhost:{port}/host", max_bytes=100, policy=policy
     )
     assert result.data.decode() == f"localhost:{port}"
+
+
+# --- Credentials in configured URLs ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "bare"),
+    [
+        ("http://user:pw@host:8080/p?q=1", "http://host:8080/p?q=1"),
+        # A raw "@" in the password: the userinfo ends at the LAST "@" (as in yarl).
+        ("https://user:p@ss@host/a@b", "https://host/a@b"),
+        ("http://user@host", "http://host"),
+        ("HTTP://:secret@Host/", "HTTP://Host/"),
+        ("http://u:p%40w@[::1]:9/", "http://[::1]:9/"),
+        # No userinfo: an "@" in the path or query is left alone.
+        ("https://host/a@b?c=d@e#f@g", "https://host/a@b?c=d@e#f@g"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_url_without_credentials(url: str, bare: str) -> None:
+    """Display and link form: the userinfo is gone, the rest untouched."""
+    assert url_without_credentials(url) == bare
+    if "@" in url and url != bare:
+        assert URL(url).host == URL(bare).host
+        stripped, header = split_url_credentials(url)
+        assert stripped == bare
+        assert header is not None
+        assert header.startswith("Basic ")
+    else:
+        assert split_url_credentials(url) == (url, None)
+
+
+def test_credentials_masked_inside_text_and_nested_data() -> None:
+    """Diagnostics show that credentials exist, never what they are."""
+    text = "failed: http://a:b@one/x and ftp://c@two, then https://three/"
+    assert url_without_credentials(text, "***") == (
+        "failed: http://***@one/x and ftp://***@two, then https://three/"
+    )
+    data = {"url": "http://a:pw@h", "n": 3, "nested": [{"u": "https://x:y@h2/"}]}
+    assert redact_url_credentials(data) == {
+        "url": "http://**REDACTED**@h",
+        "n": 3,
+        "nested": [{"u": "https://**REDACTED**@h2/"}],
+    }
+
+
+def test_split_credentials_header_matches_aiohttp() -> None:
+    """The header is what aiohttp itself derives from the URL's userinfo."""
+    _, header = split_url_credentials("http://al%20ice:p%3Aw@host/")
+    assert header == encode_basic_auth("al ice", "p:w")

@@ -14,7 +14,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 import ipaddress
+import re
 import socket
+from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -55,6 +57,50 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_TIMEOUT = 30.0
 CHUNK_SIZE = 64 * 1024
+
+
+# `scheme://userinfo@` of a URL, also inside a longer text: the userinfo runs up to the
+# LAST "@" before the path, query, fragment or a space, exactly where yarl and urllib
+# end it (a password may hold a raw "@").
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
+URL_CREDENTIALS_MASK = "**REDACTED**"
+
+
+def url_without_credentials(text: str, mask: str = "") -> str:
+    """Return `text` with the user and password of every URL in it removed.
+
+    Credentials in a configured URL (`http://user:password@host`, common behind a
+    reverse proxy) are secrets: this is what any display, log line, repair issue or
+    link sent to a chat shows instead. `mask` replaces them (diagnostics show that
+    credentials were set); empty drops them, which is what links need.
+    """
+    replacement = rf"\1{mask}@" if mask else r"\1"
+    return _USERINFO.sub(replacement, text)
+
+
+def redact_url_credentials(data: Any) -> Any:
+    """Return JSON-like data whose every URL string carries no credentials."""
+    if isinstance(data, str):
+        return url_without_credentials(data, URL_CREDENTIALS_MASK)
+    if isinstance(data, dict):
+        return {key: redact_url_credentials(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_url_credentials(value) for value in data]
+    return data
+
+
+def split_url_credentials(url: str) -> tuple[str, str | None]:
+    """Return the URL without credentials and the `Authorization` value they make.
+
+    Clients keep the credentials only as a header for their own requests, so no
+    URL they hold, show or put in an error message carries them.
+    """
+    parsed = URL(url)
+    if parsed.raw_user is None and parsed.raw_password is None:
+        return url, None
+    return url_without_credentials(url), aiohttp.encode_basic_auth(
+        parsed.user or "", parsed.password or ""
+    )
 
 
 class FetchError(Exception):

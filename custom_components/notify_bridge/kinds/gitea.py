@@ -37,6 +37,7 @@ from ..const import (
     EntryKind,
 )
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..net import url_without_credentials
 from ..pipeline.models import BridgeEvent, Route
 from ..sources import gitea
 from ..sources.gitea_client import (
@@ -222,7 +223,9 @@ class GiteaEntryFlow(WebhookEntryFlow):
                 }
             ),
             errors=errors,
-            description_placeholders={"url": entry.data[CONF_URL]},
+            description_placeholders={
+                "url": url_without_credentials(entry.data[CONF_URL])
+            },
         )
 
 

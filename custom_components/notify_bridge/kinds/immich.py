@@ -49,6 +49,7 @@ from yarl import URL
 from ..const import CONF_KIND, DOMAIN, SIGNAL_SOURCE_UPDATED, SUBENTRY_ROUTE, EntryKind
 from ..flows import route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..net import url_without_credentials
 from ..pipeline.render import TemplateError, validate_template
 from ..sources.immich.client import (
     AlbumSummary,
@@ -232,7 +233,9 @@ class ImmichEntryFlow(ConfigFlow):
                     )
                 }
             ),
-            description_placeholders={CONF_URL: entry.data[CONF_URL]},
+            description_placeholders={
+                CONF_URL: url_without_credentials(entry.data[CONF_URL])
+            },
             errors=errors,
         )
 

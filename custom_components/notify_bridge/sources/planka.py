@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ..net import url_without_credentials
 from ..pipeline.models import BridgeEvent, freeze
 from .ingress import (
     MAX_BODY_BYTES,
@@ -201,7 +202,8 @@ def _card(record: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
         "description": path_text(record, "description") or "",
         "list_id": path_text(record, "listId"),
         "due_date": path_text(record, "dueDate"),
-        "url": f"{base_url.rstrip('/')}/cards/{card_id}"
+        # A link sent to chats: never with the configured URL's credentials.
+        "url": f"{url_without_credentials(base_url).rstrip('/')}/cards/{card_id}"
         if base_url and card_id
         else None,
     }
