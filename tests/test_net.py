@@ -5,19 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import ipaddress
+import socket
 
 from aiohttp import ClientSession, encode_basic_auth, web
 import pytest
+from pytest_homeassistant_custom_component.plugins import (
+    _real_getaddrinfo as real_getaddrinfo,
+)
 from yarl import URL
 
 from custom_components.notify_bridge.net import (
+    METADATA_URL_ERROR,
     DownloadTooLargeError,
     FetchFailedError,
     FetchTimeoutError,
     UrlPolicy,
     UrlRefusedError,
+    async_check_service_url,
     async_check_url,
     async_fetch,
+    async_service_url_errors,
     check_address,
     default_resolver,
     is_public_address,
@@ -475,3 +482,96 @@ def test_split_credentials_header_matches_aiohttp() -> None:
     """The header is what aiohttp itself derives from the URL's userinfo."""
     _, header = split_url_credentials("http://al%20ice:p%3Aw@host/")
     assert header == encode_basic_auth("al ice", "p:w")
+
+
+# --- Admin-entered service URLs ------------------------------------------------------
+
+
+SERVICE_DNS = resolver_for(
+    {
+        "immich.lan": ["192.168.1.20"],
+        "rebound.test": ["192.168.1.20", "169.254.169.254"],
+        "rebound6.test": ["fd00:ec2::254"],
+        "ecs.test": ["169.254.170.2"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://[fd00:ec2::254]:443/",
+        "http://[fd20:ce::254]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://100.100.100.200",
+        "http://169.254.169.254./",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://Metadata.Google.Internal./",
+        "http://metadata/",
+        "http://rebound.test:2283",
+        "http://rebound6.test",
+        "http://ecs.test/v2/credentials",
+    ],
+)
+async def test_service_url_to_metadata_is_refused(url: str) -> None:
+    """By address, mapped address, name, or what any resolved address is."""
+    with pytest.raises(UrlRefusedError):
+        await async_check_service_url(url, SERVICE_DNS)
+    assert await async_service_url_errors("url", url, SERVICE_DNS) == {
+        "url": METADATA_URL_ERROR
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://192.168.1.10:2283",
+        "http://10.0.0.5",
+        "http://[fd00::5]/",
+        "http://169.254.1.1/",  # link-local, but no metadata service
+        "http://127.0.0.1:8081",
+        "http://immich.lan",
+        "http://unknown.test",  # does not resolve: the flow's connection check says so
+        "https://api.telegram.org",
+        "not a url",
+    ],
+)
+async def test_service_url_on_the_lan_is_allowed(url: str) -> None:
+    """Immich, Gitea or a Bot API server on the LAN is normal."""
+    await async_check_service_url(url, SERVICE_DNS)
+    assert await async_service_url_errors("url", url, SERVICE_DNS) == {}
+
+
+async def test_numeric_metadata_forms_through_libc() -> None:
+    """Decimal and hex IPv4 forms are what libc's getaddrinfo makes of them.
+
+    HA's test plugin refuses lookups of non-literal names, so libc is called with
+    AI_NUMERICHOST (no DNS) exactly as the event loop's getaddrinfo would call it.
+    """
+
+    async def libc(host: str, port: int) -> list[str]:
+        infos = real_getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
+        return [str(info[4][0]) for info in infos]
+
+    for url in ("http://2852039166/", "http://0xa9.0xfe.0xa9.0xfe/"):
+        with pytest.raises(UrlRefusedError):
+            await async_check_service_url(url, libc)
+    await async_check_service_url("http://3232235786/", libc)  # 192.168.1.10
+
+
+async def test_media_guard_refuses_metadata_names_too() -> None:
+    """Also with private addresses allowed; only an explicit allowlist entry passes."""
+    resolver = resolver_for({"metadata.google.internal": ["10.1.2.3"]})
+    with pytest.raises(UrlRefusedError, match="metadata"):
+        await async_check_url(
+            URL("http://metadata.google.internal/"),
+            UrlPolicy(allow_private=True),
+            resolver,
+        )
+    allowed = UrlPolicy(allowlist=("metadata.google.internal",))
+    assert (
+        await async_check_url(URL("http://metadata.google.internal/"), allowed) is None
+    )

@@ -49,7 +49,7 @@ from yarl import URL
 from ..const import CONF_KIND, DOMAIN, SIGNAL_SOURCE_UPDATED, SUBENTRY_ROUTE, EntryKind
 from ..flows import route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
-from ..net import url_without_credentials
+from ..net import async_service_url_errors, url_without_credentials
 from ..pipeline.render import TemplateError, validate_template
 from ..sources.immich.client import (
     AlbumSummary,
@@ -176,6 +176,8 @@ class ImmichEntryFlow(ConfigFlow):
         url = normalize_url(str(user_input.get(CONF_URL, "")))
         if url is None:
             return None, None, {CONF_URL: "invalid_url"}
+        if errors := await async_service_url_errors(CONF_URL, url):
+            return None, None, errors
         data = {**user_input, CONF_URL: url}
         result, errors = await async_validate_server(self.hass, data)
         if result is None:
