@@ -497,20 +497,15 @@ async def _admit(
     pending = _check_credentials(request.headers, config.auth, clock())
     body = await _read_body(request, config, counter)
     form = _decode_form(body) if content_type == CONTENT_TYPE_FORM else None
-    signed_key = None
-    if pending is not None:
-        material = _signed_material(
-            config.auth, pending, _signed_body(config.auth, body, form)
-        )
-        _verify_signature(config.auth, pending, material)
-        signed_key = content_key(material)
+    signed_key = _verified_key(config.auth, pending, body, form)
     payload = _parse_payload(body, form, config.form_payload_field)
-    if signed_key is None and config.unique_bodies:
-        signed_key = payload_key(payload)
     try:
         redacted = redact_payload(payload)
     except PayloadError as err:
         raise _Rejected(Outcome.BAD_REQUEST, str(err)) from err
+    if signed_key is None and config.unique_bodies:
+        # After the depth check: the canonical form is built recursively.
+        signed_key = payload_key(payload)
     return InboundWebhook(
         payload=freeze(redacted),
         headers=freeze(
@@ -664,6 +659,20 @@ def _signed_body(
     if not values:
         raise _Rejected(Outcome.UNAUTHORIZED, "signed form field missing")
     return values[-1].encode("utf-8")
+
+
+def _verified_key(
+    auth: AuthConfig,
+    pending: _PendingSignature | None,
+    body: bytes,
+    form: dict[str, list[str]] | None,
+) -> str | None:
+    """Verify the signature; return the replay key of what it covers (None: unsigned)."""
+    if pending is None:
+        return None
+    material = _signed_material(auth, pending, _signed_body(auth, body, form))
+    _verify_signature(auth, pending, material)
+    return content_key(material)
 
 
 def _signed_material(

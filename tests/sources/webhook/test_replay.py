@@ -233,6 +233,17 @@ async def test_unique_bodies_catch_exact_and_reformatted_resends(
     assert len(harness.handed) == 2
 
 
+async def test_unique_bodies_too_deep_is_400_and_claims_nothing(
+    harness: Harness,
+) -> None:
+    """The canonical form is built only after the depth bound: a hostile nesting
+    is refused as a bad request, not a crash."""
+    harness.config = bearer(unique_bodies=True)
+    deep = b'{"a": ' * 500 + b"1" + b"}" * 500
+    assert await post(harness, deep, BEARER) == 400
+    assert len(harness.guard or ()) == 0
+
+
 def test_claim_all_is_all_or_nothing() -> None:
     """A delivery sharing any key with a seen one claims none of its own keys."""
     guard = ReplayGuard()
