@@ -28,6 +28,7 @@ from custom_components.notify_bridge.net import (
     check_address,
     default_resolver,
     is_public_address,
+    keep_url_credentials,
     redact_url_credentials,
     split_url_credentials,
     url_without_credentials,
@@ -574,4 +575,21 @@ async def test_media_guard_refuses_metadata_names_too() -> None:
     allowed = UrlPolicy(allowlist=("metadata.google.internal",))
     assert (
         await async_check_url(URL("http://metadata.google.internal/"), allowed) is None
+    )
+
+
+def test_keep_url_credentials_only_for_the_same_bare_url() -> None:
+    """An edit form's bare URL keeps the stored credentials; anything else wins."""
+    stored = "http://u:pw@immich.lan:2283"
+    assert keep_url_credentials("http://immich.lan:2283", stored) == stored
+    assert keep_url_credentials(" http://immich.lan:2283/ ", stored) == stored
+    assert keep_url_credentials("http://other.lan:2283", stored) == (
+        "http://other.lan:2283"
+    )
+    assert keep_url_credentials("http://v:new@immich.lan:2283", stored) == (
+        "http://v:new@immich.lan:2283"
+    )
+    assert keep_url_credentials("http://immich.lan", None) == "http://immich.lan"
+    assert keep_url_credentials("http://immich.lan", "http://immich.lan") == (
+        "http://immich.lan"
     )

@@ -113,6 +113,21 @@ def redact_url_credentials(data: Any) -> Any:
     return data
 
 
+def keep_url_credentials(submitted: str, stored: str | None) -> str:
+    """Return the URL an edit form means: the stored one when it came back bare.
+
+    Edit forms show a configured URL without its credentials (they are never sent
+    to the browser); submitting that same URL keeps them, while a URL with its own
+    credentials, or another URL, replaces them.
+    """
+    if not stored:
+        return submitted
+    bare, header = split_url_credentials(stored)
+    if header is None or submitted.strip().rstrip("/") != bare.rstrip("/"):
+        return submitted
+    return stored
+
+
 def split_url_credentials(url: str) -> tuple[str, str | None]:
     """Return the URL without credentials and the `Authorization` value they make.
 

@@ -48,6 +48,7 @@ from ..const import (
 )
 from ..flows import SubentryFormFlow, route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..net import url_without_credentials
 from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
 from ..pipeline.render import TemplateError, validate_template
 from ..sources.ingress import (
@@ -455,6 +456,8 @@ class WebhookEntryFlow(ConfigFlow):
         current = {
             key: value for key, value in entry.data.items() if key not in SECRET_FIELDS
         }
+        if current.get(CONF_URL):
+            current[CONF_URL] = url_without_credentials(current[CONF_URL])
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(

@@ -37,7 +37,11 @@ from ..const import (
     EntryKind,
 )
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
-from ..net import async_service_url_errors, url_without_credentials
+from ..net import (
+    async_service_url_errors,
+    keep_url_credentials,
+    url_without_credentials,
+)
 from ..pipeline.models import BridgeEvent, Route
 from ..sources import gitea
 from ..sources.gitea_client import (
@@ -137,6 +141,7 @@ async def _async_settings(
         return {}, {CONF_URL: "invalid_url"}
     if errors := await async_service_url_errors(CONF_URL, url):
         return {}, errors
+    url = keep_url_credentials(url, current.get(CONF_URL))
     # Editing: an empty token field keeps the stored token (it is never sent back).
     token = str(user_input.get(CONF_TOKEN) or "").strip() or current.get(CONF_TOKEN)
     interval = int(user_input.get(CONF_SCAN_INTERVAL) or 0)

@@ -49,7 +49,11 @@ from yarl import URL
 from ..const import CONF_KIND, DOMAIN, SIGNAL_SOURCE_UPDATED, SUBENTRY_ROUTE, EntryKind
 from ..flows import route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
-from ..net import async_service_url_errors, url_without_credentials
+from ..net import (
+    async_service_url_errors,
+    keep_url_credentials,
+    url_without_credentials,
+)
 from ..pipeline.render import TemplateError, validate_template
 from ..sources.immich.client import (
     AlbumSummary,
@@ -248,7 +252,8 @@ class ImmichEntryFlow(ConfigFlow):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, user, errors = await self._async_check(user_input)
+            url = keep_url_credentials(user_input[CONF_URL], entry.data[CONF_URL])
+            data, user, errors = await self._async_check({**user_input, CONF_URL: url})
             if data is not None and user is not None:
                 if user.id != entry.data[CONF_USER_ID]:
                     return self.async_abort(reason="wrong_account")
@@ -261,7 +266,10 @@ class ImmichEntryFlow(ConfigFlow):
                 return self.async_update_reload_and_abort(
                     entry, unique_id=unique_id, data_updates=data
                 )
-        defaults = user_input or dict(entry.data)
+        defaults = user_input or {
+            **entry.data,
+            CONF_URL: url_without_credentials(entry.data[CONF_URL]),
+        }
         return self.async_show_form(
             step_id="reconfigure_immich",
             data_schema=self.add_suggested_values_to_schema(

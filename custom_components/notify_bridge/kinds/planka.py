@@ -20,7 +20,7 @@ import voluptuous as vol
 
 from ..const import CONF_TEMPLATE, SUBENTRY_ROUTE, EntryKind
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
-from ..net import async_service_url_errors
+from ..net import async_service_url_errors, keep_url_credentials
 from ..pipeline.models import BridgeEvent, Route
 from ..sources import planka
 from ..sources.ingress import InboundWebhook
@@ -72,6 +72,7 @@ async def _async_settings(
     url, errors = optional_url(user_input.get(CONF_URL))
     if url is not None and not errors:
         errors = await async_service_url_errors(CONF_URL, url)
+        url = keep_url_credentials(url, current.get(CONF_URL))
     data: dict[str, Any] = {
         CONF_LOCAL_ONLY: bool(user_input.get(CONF_LOCAL_ONLY, False)),
         CONF_ACCESS_TOKEN: secret,

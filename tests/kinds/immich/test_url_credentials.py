@@ -124,3 +124,44 @@ async def test_without_the_credentials_the_proxy_refuses(
     await setup_all(hass)
     assert entry.state is not ConfigEntryState.LOADED
     assert v3.paths["/api/albums"] == 1  # refused by the proxy
+
+
+def suggested(result: Any, field: str) -> Any:
+    """Return what a form pre-fills in a field."""
+    for key in result["data_schema"].schema:
+        if key == field:
+            return (key.description or {}).get("suggested_value", key.default())
+    raise KeyError(field)
+
+
+async def test_reconfigure_shows_the_url_bare_and_keeps_the_credentials(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """The edit form never shows them; submitting the bare URL keeps them (the
+    proxy still lets the validation through), a URL with new ones replaces them."""
+    v3.proxy_auth = encode_basic_auth(USER, PASSWORD)
+    entry = immich_entry(hass, v3, [])
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "url": with_credentials(v3.url)}
+    )
+    await setup_all(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert suggested(result, "url") == v3.url
+    assert PASSWORD not in str(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": v3.url, "api_key": v3.api_key, "verify_ssl": True}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["url"] == with_credentials(v3.url)
+
+    v3.proxy_auth = encode_basic_auth(USER, "rotated")
+    result = await entry.start_reconfigure_flow(hass)
+    new_url = v3.url.replace("http://", f"http://{USER}:rotated@")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": new_url, "api_key": v3.api_key, "verify_ssl": True}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["url"] == new_url

@@ -80,3 +80,24 @@ async def test_gitea_url_credentials_never_show(
 
     for surface in (str(diagnostics), str(form), caplog.text):
         assert PASSWORD not in surface
+
+
+async def test_gitea_reconfigure_shows_the_url_bare_and_keeps_credentials(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+) -> None:
+    """The edit form never shows them; the same bare URL keeps them."""
+    await setup_webhooks(gitea_entry)
+    stored = gitea_entry.data["url"]
+    result = await gitea_entry.start_reconfigure_flow(hass)
+    [url_key] = [key for key in result["data_schema"].schema if key == "url"]
+    assert url_key.description["suggested_value"] == gitea.url
+    assert PASSWORD not in str(result["data_schema"].schema)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": gitea.url, "scan_interval": 5}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert gitea_entry.data["url"] == stored
