@@ -5,22 +5,33 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import ipaddress
+import socket
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession, encode_basic_auth, web
 import pytest
+from pytest_homeassistant_custom_component.plugins import (
+    _real_getaddrinfo as real_getaddrinfo,
+)
 from yarl import URL
 
 from custom_components.notify_bridge.net import (
+    METADATA_URL_ERROR,
     DownloadTooLargeError,
     FetchFailedError,
     FetchTimeoutError,
     UrlPolicy,
     UrlRefusedError,
+    async_check_service_url,
     async_check_url,
     async_fetch,
+    async_service_url_errors,
     check_address,
     default_resolver,
     is_public_address,
+    keep_url_credentials,
+    redact_url_credentials,
+    split_url_credentials,
+    url_without_credentials,
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -422,3 +433,163 @@ async def test_allowlisted_host_fetched_by_name(
         session, f"http://localhost:{port}/host", max_bytes=100, policy=policy
     )
     assert result.data.decode() == f"localhost:{port}"
+
+
+# --- Credentials in configured URLs ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "bare"),
+    [
+        ("http://user:pw@host:8080/p?q=1", "http://host:8080/p?q=1"),
+        # A raw "@" in the password: the userinfo ends at the LAST "@" (as in yarl).
+        ("https://user:p@ss@host/a@b", "https://host/a@b"),
+        ("http://user@host", "http://host"),
+        ("HTTP://:secret@Host/", "HTTP://Host/"),
+        ("http://u:p%40w@[::1]:9/", "http://[::1]:9/"),
+        # No userinfo: an "@" in the path or query is left alone.
+        ("https://host/a@b?c=d@e#f@g", "https://host/a@b?c=d@e#f@g"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_url_without_credentials(url: str, bare: str) -> None:
+    """Display and link form: the userinfo is gone, the rest untouched."""
+    assert url_without_credentials(url) == bare
+    if "@" in url and url != bare:
+        assert URL(url).host == URL(bare).host
+        stripped, header = split_url_credentials(url)
+        assert stripped == bare
+        assert header is not None
+        assert header.startswith("Basic ")
+    else:
+        assert split_url_credentials(url) == (url, None)
+
+
+def test_credentials_masked_inside_text_and_nested_data() -> None:
+    """Diagnostics show that credentials exist, never what they are."""
+    text = "failed: http://a:b@one/x and ftp://c@two, then https://three/"
+    assert url_without_credentials(text, "***") == (
+        "failed: http://***@one/x and ftp://***@two, then https://three/"
+    )
+    data = {"url": "http://a:pw@h", "n": 3, "nested": [{"u": "https://x:y@h2/"}]}
+    assert redact_url_credentials(data) == {
+        "url": "http://**REDACTED**@h",
+        "n": 3,
+        "nested": [{"u": "https://**REDACTED**@h2/"}],
+    }
+
+
+def test_split_credentials_header_matches_aiohttp() -> None:
+    """The header is what aiohttp itself derives from the URL's userinfo."""
+    _, header = split_url_credentials("http://al%20ice:p%3Aw@host/")
+    assert header == encode_basic_auth("al ice", "p:w")
+
+
+# --- Admin-entered service URLs ------------------------------------------------------
+
+
+SERVICE_DNS = resolver_for(
+    {
+        "immich.lan": ["192.168.1.20"],
+        "rebound.test": ["192.168.1.20", "169.254.169.254"],
+        "rebound6.test": ["fd00:ec2::254"],
+        "ecs.test": ["169.254.170.2"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://[fd00:ec2::254]:443/",
+        "http://[fd20:ce::254]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://100.100.100.200",
+        "http://169.254.169.254./",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://Metadata.Google.Internal./",
+        "http://metadata/",
+        "http://rebound.test:2283",
+        "http://rebound6.test",
+        "http://ecs.test/v2/credentials",
+    ],
+)
+async def test_service_url_to_metadata_is_refused(url: str) -> None:
+    """By address, mapped address, name, or what any resolved address is."""
+    with pytest.raises(UrlRefusedError):
+        await async_check_service_url(url, SERVICE_DNS)
+    assert await async_service_url_errors("url", url, SERVICE_DNS) == {
+        "url": METADATA_URL_ERROR
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://192.168.1.10:2283",
+        "http://10.0.0.5",
+        "http://[fd00::5]/",
+        "http://169.254.1.1/",  # link-local, but no metadata service
+        "http://127.0.0.1:8081",
+        "http://immich.lan",
+        "http://unknown.test",  # does not resolve: the flow's connection check says so
+        "https://api.telegram.org",
+        "not a url",
+    ],
+)
+async def test_service_url_on_the_lan_is_allowed(url: str) -> None:
+    """Immich, Gitea or a Bot API server on the LAN is normal."""
+    await async_check_service_url(url, SERVICE_DNS)
+    assert await async_service_url_errors("url", url, SERVICE_DNS) == {}
+
+
+async def test_numeric_metadata_forms_through_libc() -> None:
+    """Decimal and hex IPv4 forms are what libc's getaddrinfo makes of them.
+
+    HA's test plugin refuses lookups of non-literal names, so libc is called with
+    AI_NUMERICHOST (no DNS) exactly as the event loop's getaddrinfo would call it.
+    """
+
+    async def libc(host: str, port: int) -> list[str]:
+        infos = real_getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
+        return [str(info[4][0]) for info in infos]
+
+    for url in ("http://2852039166/", "http://0xa9.0xfe.0xa9.0xfe/"):
+        with pytest.raises(UrlRefusedError):
+            await async_check_service_url(url, libc)
+    await async_check_service_url("http://3232235786/", libc)  # 192.168.1.10
+
+
+async def test_media_guard_refuses_metadata_names_too() -> None:
+    """Also with private addresses allowed; only an explicit allowlist entry passes."""
+    resolver = resolver_for({"metadata.google.internal": ["10.1.2.3"]})
+    with pytest.raises(UrlRefusedError, match="metadata"):
+        await async_check_url(
+            URL("http://metadata.google.internal/"),
+            UrlPolicy(allow_private=True),
+            resolver,
+        )
+    allowed = UrlPolicy(allowlist=("metadata.google.internal",))
+    assert (
+        await async_check_url(URL("http://metadata.google.internal/"), allowed) is None
+    )
+
+
+def test_keep_url_credentials_only_for_the_same_bare_url() -> None:
+    """An edit form's bare URL keeps the stored credentials; anything else wins."""
+    stored = "http://u:pw@immich.lan:2283"
+    assert keep_url_credentials("http://immich.lan:2283", stored) == stored
+    assert keep_url_credentials(" http://immich.lan:2283/ ", stored) == stored
+    assert keep_url_credentials("http://other.lan:2283", stored) == (
+        "http://other.lan:2283"
+    )
+    assert keep_url_credentials("http://v:new@immich.lan:2283", stored) == (
+        "http://v:new@immich.lan:2283"
+    )
+    assert keep_url_credentials("http://immich.lan", None) == "http://immich.lan"
+    assert keep_url_credentials("http://immich.lan", "http://immich.lan") == (
+        "http://immich.lan"
+    )

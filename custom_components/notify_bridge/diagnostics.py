@@ -15,6 +15,7 @@ from .hub import (
     SourceRuntime,
     TargetRuntime,
 )
+from .net import redact_url_credentials
 from .sources.immich.coordinator import coordinator_diagnostics
 
 
@@ -51,7 +52,7 @@ async def async_get_config_entry_diagnostics(
     """Return diagnostics for one entry and the shared pipeline."""
     hub = hass.data[DATA_HUB]
     history = hub.pipeline.history
-    return {
+    diagnostics = {
         "entry": {
             "title": entry.title,
             "data": async_redact_data(dict(entry.data), SECRET_FIELDS),
@@ -70,3 +71,5 @@ async def async_get_config_entry_diagnostics(
         "health": history.counters.as_dict(),
         **coordinator_diagnostics(hass, entry.entry_id),
     }
+    # URL credentials (`http://user:password@host`) are secrets wherever they appear.
+    return redact_url_credentials(diagnostics)

@@ -14,7 +14,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 import ipaddress
+import re
 import socket
+from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -29,14 +31,38 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 # Cloud metadata endpoints: refused even when private addresses are allowed, because
-# they hand out credentials; only an explicit allowlist entry lets them through.
+# they hand out credentials; only an explicit allowlist entry lets them through. The
+# one list for media URLs and for admin-entered service URLs alike.
 METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
+    ipaddress.ip_address(address)
+    for address in (
+        "169.254.169.254",  # AWS, Azure, GCP, OpenStack, DigitalOcean, Hetzner, ...
+        "fd00:ec2::254",  # AWS (IPv6)
+        "fd20:ce::254",  # GCP (IPv6)
+        "169.254.170.2",  # AWS ECS task credentials
+        "169.254.170.23",  # AWS EKS Pod Identity
+        "fd00:ec2::23",  # AWS EKS Pod Identity (IPv6)
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud (classic)
+        "168.63.129.16",  # Azure WireServer
+    )
+)
+# Names cloud DNS answers with a metadata address: refused by name too, so the check
+# holds where they do not resolve (yet) and whatever a resolver makes of them.
+METADATA_HOSTNAMES: frozenset[str] = frozenset(
     {
-        ipaddress.ip_address("169.254.169.254"),
-        ipaddress.ip_address("fd00:ec2::254"),
-        ipaddress.ip_address("100.100.100.200"),
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+        "rancher-metadata",
     }
 )
+# Resolving an admin-entered host for the metadata check waits at most this (s).
+SERVICE_RESOLVE_TIMEOUT = 10.0
+# The translated config-flow error of every refused service URL field.
+METADATA_URL_ERROR = "metadata_url"
 # IPv6 ranges refused outright although Python calls (some of) their addresses
 # global: deprecated site-local fec0::/10 (routed inside a site, like RFC 1918), and
 # the deprecated IPv4-compatible ::/96, whose ::a.b.c.d may reach an internal IPv4
@@ -55,6 +81,65 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_TIMEOUT = 30.0
 CHUNK_SIZE = 64 * 1024
+
+
+# `scheme://userinfo@` of a URL, also inside a longer text: the userinfo runs up to the
+# LAST "@" before the path, query, fragment or a space, exactly where yarl and urllib
+# end it (a password may hold a raw "@").
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
+URL_CREDENTIALS_MASK = "**REDACTED**"
+
+
+def url_without_credentials(text: str, mask: str = "") -> str:
+    """Return `text` with the user and password of every URL in it removed.
+
+    Credentials in a configured URL (`http://user:password@host`, common behind a
+    reverse proxy) are secrets: this is what any display, log line, repair issue or
+    link sent to a chat shows instead. `mask` replaces them (diagnostics show that
+    credentials were set); empty drops them, which is what links need.
+    """
+    replacement = rf"\1{mask}@" if mask else r"\1"
+    return _USERINFO.sub(replacement, text)
+
+
+def redact_url_credentials(data: Any) -> Any:
+    """Return JSON-like data whose every URL string carries no credentials."""
+    if isinstance(data, str):
+        return url_without_credentials(data, URL_CREDENTIALS_MASK)
+    if isinstance(data, dict):
+        return {key: redact_url_credentials(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_url_credentials(value) for value in data]
+    return data
+
+
+def keep_url_credentials(submitted: str, stored: str | None) -> str:
+    """Return the URL an edit form means: the stored one when it came back bare.
+
+    Edit forms show a configured URL without its credentials (they are never sent
+    to the browser); submitting that same URL keeps them, while a URL with its own
+    credentials, or another URL, replaces them.
+    """
+    if not stored:
+        return submitted
+    bare, header = split_url_credentials(stored)
+    if header is None or submitted.strip().rstrip("/") != bare.rstrip("/"):
+        return submitted
+    return stored
+
+
+def split_url_credentials(url: str) -> tuple[str, str | None]:
+    """Return the URL without credentials and the `Authorization` value they make.
+
+    Clients keep the credentials only as a header for their own requests, so no
+    URL they hold, show or put in an error message carries them.
+    """
+    parsed = URL(url)
+    if parsed.raw_user is None and parsed.raw_password is None:
+        return url, None
+    return url_without_credentials(url), aiohttp.encode_basic_auth(
+        parsed.user or "", parsed.password or ""
+    )
 
 
 class FetchError(Exception):
@@ -131,6 +216,19 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
+def is_metadata_address(address: IPAddress) -> bool:
+    """Return whether a connection to `address` reaches a cloud metadata endpoint."""
+    inner = embedded_ipv4(address)
+    return address in METADATA_ADDRESSES or (
+        inner is not None and inner in METADATA_ADDRESSES
+    )
+
+
+def is_metadata_hostname(host: str) -> bool:
+    """Return whether a host name is a cloud metadata service's name."""
+    return host.lower().rstrip(".") in METADATA_HOSTNAMES
+
+
 def is_public_address(address: IPAddress) -> bool:
     """Return whether an address is on the public internet."""
     if (inner := embedded_ipv4(address)) is not None:
@@ -201,12 +299,61 @@ async def async_check_url(
         return str(literal)
     if policy.allows_host(host):
         return None
+    if is_metadata_hostname(host):
+        raise UrlRefusedError(f"host {host} is a cloud metadata endpoint")
     addresses = await _resolve(host, url.port or 80, resolver)
     # Every address is checked: a name with one public and one internal address
     # would otherwise let the connection pick the internal one.
     for address in addresses:
         check_address(address, policy)
     return str(addresses[0])
+
+
+async def async_check_service_url(
+    url: str, resolver: Resolver = default_resolver
+) -> None:
+    """Raise `UrlRefusedError` when an admin-entered service URL reaches metadata.
+
+    Immich, Gitea or a Bot API server may well be on the LAN, so private addresses
+    pass; a cloud metadata endpoint never does (by address, inside a mapped or NAT64
+    address, by name, or by what the name resolves to). A name that does not resolve
+    passes here: the flow's own connection check reports it.
+    """
+    try:
+        host = URL(url.strip()).raw_host
+    except ValueError:
+        return  # not a URL: the flow's own validation says so
+    if not host:
+        return
+    if is_metadata_hostname(host):
+        raise UrlRefusedError(f"host {host} is a cloud metadata endpoint")
+    try:
+        literal = ipaddress.ip_address(host.strip("[]").split("%", 1)[0].rstrip("."))
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            async with asyncio.timeout(SERVICE_RESOLVE_TIMEOUT):
+                addresses = await _resolve(host, 80, resolver)
+        except (FetchFailedError, TimeoutError, ValueError, RuntimeError):
+            # Unresolvable here (ValueError: a name IDNA cannot encode; RuntimeError:
+            # an environment that forbids lookups, such as HA's test harness).
+            return
+    if any(is_metadata_address(address) for address in addresses):
+        raise UrlRefusedError(f"host {host} reaches a cloud metadata endpoint")
+
+
+async def async_service_url_errors(
+    field: str, url: str, resolver: Resolver = default_resolver
+) -> dict[str, str]:
+    """Return the config-flow error of a service URL field: {} when it may be used."""
+    try:
+        await async_check_service_url(url, resolver)
+    except UrlRefusedError:
+        return {field: METADATA_URL_ERROR}
+    return {}
 
 
 async def _resolve(host: str, port: int, resolver: Resolver) -> list[IPAddress]:

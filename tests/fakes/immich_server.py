@@ -147,6 +147,9 @@ class FakeImmichServer:
         # Assets still counted in their albums but gone for detail queries (an asset
         # deleted between a listing and the detail request).
         self.unreachable: set[str] = set()
+        # The `Authorization` value a reverse proxy in front demands (basic auth from
+        # `http://user:password@host` URLs); None = no proxy.
+        self.proxy_auth: str | None = None
         self._faults: list[_Fault] = []
         self._random = random.Random(seed)
         self._tick = 0
@@ -488,6 +491,13 @@ class FakeImmichServer:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if (
+            self.proxy_auth is not None
+            and request.headers.get("Authorization") != self.proxy_auth
+        ):
+            return web.Response(
+                status=401, headers={"WWW-Authenticate": 'Basic realm="proxy"'}
+            )
         if (
             request.path != "/api/server/ping"
             and request.headers.get("x-api-key") != self.api_key

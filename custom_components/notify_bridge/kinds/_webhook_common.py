@@ -48,6 +48,7 @@ from ..const import (
 )
 from ..flows import SubentryFormFlow, async_update_and_finish, route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..net import url_without_credentials
 from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
 from ..pipeline.render import TemplateError, validate_template
 from ..sources.ingress import (
@@ -263,9 +264,7 @@ class WebhookEndpoint:
                 request,
                 self.ingress,
                 self._async_handoff,
-                replay_guard=self.state.replay
-                if self.ingress.delivery_id_header
-                else None,
+                replay_guard=self.state.replay,
             )
             self.stats.record(result)
             return result.to_response()
@@ -277,7 +276,7 @@ class WebhookEndpoint:
     async def _async_handoff(self, inbound: InboundWebhook) -> None:
         """Parse, persist the replay guard, then submit (before the ack)."""
         event = self.parse(inbound)
-        if inbound.delivery_id is not None and self.ingress.delivery_id_header:
+        if inbound.replay_keys:
             # A repeat after a restart must still be recognized: the claim is on disk
             # before the sender hears that the delivery was accepted.
             await self.state.async_save()
@@ -457,6 +456,8 @@ class WebhookEntryFlow(ConfigFlow):
         current = {
             key: value for key, value in entry.data.items() if key not in SECRET_FIELDS
         }
+        if current.get(CONF_URL):
+            current[CONF_URL] = url_without_credentials(current[CONF_URL])
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(

@@ -38,6 +38,11 @@ from ..const import (
 )
 from ..flows import async_update_and_finish
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..net import (
+    async_service_url_errors,
+    keep_url_credentials,
+    url_without_credentials,
+)
 from ..pipeline.models import BridgeEvent, Route
 from ..sources import gitea
 from ..sources.gitea_client import (
@@ -135,6 +140,9 @@ async def _async_settings(
     url = normalize_url(str(user_input.get(CONF_URL, "")))
     if url is None:
         return {}, {CONF_URL: "invalid_url"}
+    if errors := await async_service_url_errors(CONF_URL, url):
+        return {}, errors
+    url = keep_url_credentials(url, current.get(CONF_URL))
     # Editing: an empty token field keeps the stored token (it is never sent back).
     token = str(user_input.get(CONF_TOKEN) or "").strip() or current.get(CONF_TOKEN)
     interval = int(user_input.get(CONF_SCAN_INTERVAL) or 0)
@@ -223,7 +231,9 @@ class GiteaEntryFlow(WebhookEntryFlow):
                 }
             ),
             errors=errors,
-            description_placeholders={"url": entry.data[CONF_URL]},
+            description_placeholders={
+                "url": url_without_credentials(entry.data[CONF_URL])
+            },
         )
 
 

@@ -49,6 +49,11 @@ from yarl import URL
 from ..const import CONF_KIND, DOMAIN, SIGNAL_SOURCE_UPDATED, SUBENTRY_ROUTE, EntryKind
 from ..flows import async_update_and_finish, route_policy_fields
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..net import (
+    async_service_url_errors,
+    keep_url_credentials,
+    url_without_credentials,
+)
 from ..pipeline.render import TemplateError, validate_template
 from ..sources.immich.client import (
     AlbumSummary,
@@ -175,6 +180,8 @@ class ImmichEntryFlow(ConfigFlow):
         url = normalize_url(str(user_input.get(CONF_URL, "")))
         if url is None:
             return None, None, {CONF_URL: "invalid_url"}
+        if errors := await async_service_url_errors(CONF_URL, url):
+            return None, None, errors
         data = {**user_input, CONF_URL: url}
         result, errors = await async_validate_server(self.hass, data)
         if result is None:
@@ -232,7 +239,9 @@ class ImmichEntryFlow(ConfigFlow):
                     )
                 }
             ),
-            description_placeholders={CONF_URL: entry.data[CONF_URL]},
+            description_placeholders={
+                CONF_URL: url_without_credentials(entry.data[CONF_URL])
+            },
             errors=errors,
         )
 
@@ -243,7 +252,8 @@ class ImmichEntryFlow(ConfigFlow):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, user, errors = await self._async_check(user_input)
+            url = keep_url_credentials(user_input[CONF_URL], entry.data[CONF_URL])
+            data, user, errors = await self._async_check({**user_input, CONF_URL: url})
             if data is not None and user is not None:
                 if user.id != entry.data[CONF_USER_ID]:
                     return self.async_abort(reason="wrong_account")
@@ -256,7 +266,10 @@ class ImmichEntryFlow(ConfigFlow):
                 return async_update_and_finish(
                     self, entry, unique_id=unique_id, data_updates=data
                 )
-        defaults = user_input or dict(entry.data)
+        defaults = user_input or {
+            **entry.data,
+            CONF_URL: url_without_credentials(entry.data[CONF_URL]),
+        }
         return self.async_show_form(
             step_id="reconfigure_immich",
             data_schema=self.add_suggested_values_to_schema(

@@ -20,6 +20,7 @@ import voluptuous as vol
 
 from ..const import CONF_TEMPLATE, SUBENTRY_ROUTE, EntryKind
 from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
+from ..net import async_service_url_errors, keep_url_credentials
 from ..pipeline.models import BridgeEvent, Route
 from ..sources import planka
 from ..sources.ingress import InboundWebhook
@@ -69,6 +70,9 @@ async def _async_settings(
     user_input: Mapping[str, Any], current: Mapping[str, Any], secret: str
 ) -> tuple[dict[str, Any], dict[str, str]]:
     url, errors = optional_url(user_input.get(CONF_URL))
+    if url is not None and not errors:
+        errors = await async_service_url_errors(CONF_URL, url)
+        url = keep_url_credentials(url, current.get(CONF_URL))
     data: dict[str, Any] = {
         CONF_LOCAL_ONLY: bool(user_input.get(CONF_LOCAL_ONLY, False)),
         CONF_ACCESS_TOKEN: secret,

@@ -46,6 +46,7 @@ from ..hub import (
     NotifyBridgeHub,
     TargetRuntime,
 )
+from ..net import async_service_url_errors
 from ..pipeline.models import OutputFormat
 from ..targets.telegram import (
     TELEGRAM_RATE_LIMITS,
@@ -196,6 +197,10 @@ class TelegramEntryFlow(ConfigFlow):
         api_base_url = normalize_api_base_url(user_input.get(CONF_API_BASE_URL))
         if api_base_url is None:
             return None, None, {CONF_API_BASE_URL: "invalid_url"}
+        if api_base_url and (
+            errors := await async_service_url_errors(CONF_API_BASE_URL, api_base_url)
+        ):
+            return None, None, errors
         try:
             media_hosts = parse_allowed_media_hosts(
                 user_input.get(CONF_ALLOWED_MEDIA_HOSTS)

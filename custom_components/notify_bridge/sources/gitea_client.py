@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from ..net import split_url_credentials, url_without_credentials
 from .gitea import (
     ISSUES,
     PULL_REQUEST,
@@ -77,7 +78,10 @@ class GiteaClient:
     ) -> None:
         """Talk to `base_url` (e.g. https://git.example), with an optional token."""
         self._session = session
-        self._base = base_url.rstrip("/") + API
+        # URL credentials (a proxy's basic auth) live only in a header, never in the
+        # URL kept, shown or put in errors.
+        bare_url, self._proxy_auth = split_url_credentials(base_url.rstrip("/"))
+        self._base = bare_url + API
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
@@ -89,8 +93,11 @@ class GiteaClient:
         self, path: str, params: Mapping[str, str | int] | None = None
     ) -> Any:
         headers = {"Accept": "application/json"}
+        # One Authorization header: the API token, else the URL's credentials.
         if self._token:
             headers["Authorization"] = f"token {self._token}"
+        elif self._proxy_auth:
+            headers["Authorization"] = self._proxy_auth
         try:
             async with self._session.get(
                 self._base + path,
@@ -250,7 +257,9 @@ def release_events(
     """Return the releases published since a time."""
     events: list[GiteaEvent] = []
     for repo, items in releases.items():
-        repository = {"full_name": repo, "html_url": f"{base_url.rstrip('/')}/{repo}"}
+        # A link sent to chats: never with the configured URL's credentials.
+        root = url_without_credentials(base_url).rstrip("/")
+        repository = {"full_name": repo, "html_url": f"{root}/{repo}"}
         for release in items:
             if release.get("draft") or not _after(
                 release.get("published_at") or release.get("created_at"), since

@@ -4,7 +4,9 @@ Why this order: a request without valid credentials must cost no body read, so e
 check that does not need the body (method, content type, configured secret, bearer
 token, signature header shape, timestamp window) runs before a single body byte is
 read; the body is then read in chunks up to a bound, the HMAC over it is verified in
-constant time, and only then is it parsed and handed off.
+constant time, and only then is it parsed and handed off. A replay is recognized by
+its delivery id and by a digest of what the signature covered (`replay.py`), so a
+captured delivery re-sent under a new id header is still one delivery.
 
 Home Assistant's webhook layer answers 200 when a handler raises, which would tell a
 sender that a broken delivery succeeded; `async_receive` therefore never raises and
@@ -18,7 +20,6 @@ Nothing here imports Home Assistant: the glue registers a webhook, calls
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,13 @@ from aiohttp import ClientPayloadError, web
 
 from ..const import SECRET_FIELDS
 from ..pipeline.models import freeze
+from .replay import (  # noqa: F401 - re-exported: the guard's historic home
+    MAX_REPLAY_ENTRIES,
+    REPLAY_WINDOW_SECONDS,
+    ReplayGuard,
+    content_key,
+    payload_key,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,10 +55,6 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 READ_CHUNK_BYTES: Final = 64 * 1024
 # An authenticated sender that trickles its body is cut off after this (seconds).
 BODY_READ_TIMEOUT: Final = 30.0
-# How long a delivery id is remembered to refuse replays (seconds).
-REPLAY_WINDOW_SECONDS: Final = 24 * 60 * 60
-# Delivery ids remembered at most; the oldest are forgotten first.
-MAX_REPLAY_ENTRIES: Final = 10_000
 # A signed timestamp may be this far in the past or future (seconds).
 TIMESTAMP_TOLERANCE_SECONDS: Final = 5 * 60
 # Inbound X-Request-Id is cut to this length after normalization.
@@ -206,6 +210,9 @@ class IngressConfig:
     form_payload_field: str | None = "payload"
     header_allowlist: frozenset[str] = DEFAULT_HEADER_ALLOWLIST
     read_timeout: float = BODY_READ_TIMEOUT
+    # Unsigned modes: the sender never sends one body for two events, so an identical
+    # payload is a replay (see `replay.py`); signed bodies are always keyed.
+    unique_bodies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +228,9 @@ class InboundWebhook:
     request_id: str | None
     delivery_id: str | None
     body_size: int
+    # What identifies this delivery for the replay guard: the delivery id and/or a
+    # digest of what the credential covered (see `replay.py`).
+    replay_keys: tuple[str, ...] = ()
 
     def header(self, name: str) -> str | None:
         """Return a kept header by case-insensitive name."""
@@ -432,96 +442,6 @@ def path_list(data: Any, *path: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-# --- Replay protection -----------------------------------------------------------------
-
-
-class ReplayGuard:
-    """Remember delivery ids for a window so a replayed delivery is not dispatched.
-
-    Single owner: used only from the event loop and never across an await, so the
-    check-and-remember in `claim` needs no lock. Wall-clock time, because the state
-    is persisted and must stay meaningful across a restart.
-    """
-
-    def __init__(
-        self,
-        window: float = REPLAY_WINDOW_SECONDS,
-        max_entries: int = MAX_REPLAY_ENTRIES,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        """Start empty; `window` in seconds, at most `max_entries` ids kept."""
-        self._window = window
-        self._max_entries = max_entries
-        self._clock = clock
-        # Insertion order is time order, so expiry and eviction pop from the front.
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def __len__(self) -> int:
-        """Return how many delivery ids are remembered."""
-        return len(self._seen)
-
-    def __contains__(self, delivery_id: object) -> bool:
-        """Return whether a delivery id is remembered and not expired."""
-        self._expire(self._clock())
-        return delivery_id in self._seen
-
-    def claim(self, delivery_id: str) -> bool:
-        """Remember a delivery id; return False when it was already seen."""
-        now = self._clock()
-        self._expire(now)
-        if delivery_id in self._seen:
-            return False
-        self._seen[delivery_id] = now
-        while len(self._seen) > self._max_entries:
-            self._seen.popitem(last=False)
-        return True
-
-    def release(self, delivery_id: str) -> None:
-        """Forget a claim whose hand-off failed, so the sender's retry gets through."""
-        self._seen.pop(delivery_id, None)
-
-    def _expire(self, now: float) -> None:
-        horizon = now - self._window
-        while self._seen:
-            oldest = next(iter(self._seen.values()))
-            if oldest >= horizon:
-                break
-            self._seen.popitem(last=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the plain form persisted with HA's Store."""
-        self._expire(self._clock())
-        return {"version": 1, "entries": [[key, ts] for key, ts in self._seen.items()]}
-
-    @classmethod
-    def from_dict(
-        cls,
-        data: Mapping[str, Any] | None,
-        window: float = REPLAY_WINDOW_SECONDS,
-        max_entries: int = MAX_REPLAY_ENTRIES,
-        clock: Callable[[], float] = time.time,
-    ) -> ReplayGuard:
-        """Restore persisted state; malformed entries are skipped, not fatal."""
-        guard = cls(window, max_entries, clock)
-        entries = data.get("entries") if isinstance(data, Mapping) else None
-        if not isinstance(entries, list):
-            entries = []
-        valid = [
-            (entry[0], float(entry[1]))
-            for entry in entries
-            if isinstance(entry, list | tuple)
-            and len(entry) == 2
-            and isinstance(entry[0], str)
-            and isinstance(entry[1], int | float)
-        ]
-        for key, ts in sorted(valid, key=lambda item: item[1]):
-            guard._seen[key] = ts
-        guard._expire(clock())
-        while len(guard._seen) > max_entries:
-            guard._seen.popitem(last=False)
-        return guard
-
-
 # --- The request path ------------------------------------------------------------------
 
 
@@ -577,13 +497,15 @@ async def _admit(
     pending = _check_credentials(request.headers, config.auth, clock())
     body = await _read_body(request, config, counter)
     form = _decode_form(body) if content_type == CONTENT_TYPE_FORM else None
-    if pending is not None:
-        _verify_signature(config.auth, pending, _signed_body(config.auth, body, form))
+    signed_key = _verified_key(config.auth, pending, body, form)
     payload = _parse_payload(body, form, config.form_payload_field)
     try:
         redacted = redact_payload(payload)
     except PayloadError as err:
         raise _Rejected(Outcome.BAD_REQUEST, str(err)) from err
+    if signed_key is None and config.unique_bodies:
+        # After the depth check: the canonical form is built recursively.
+        signed_key = payload_key(payload)
     return InboundWebhook(
         payload=freeze(redacted),
         headers=freeze(
@@ -598,6 +520,7 @@ async def _admit(
         request_id=request_id,
         delivery_id=delivery_id,
         body_size=len(body),
+        replay_keys=tuple(key for key in (delivery_id, signed_key) if key),
     )
 
 
@@ -738,11 +661,32 @@ def _signed_body(
     return values[-1].encode("utf-8")
 
 
+def _verified_key(
+    auth: AuthConfig,
+    pending: _PendingSignature | None,
+    body: bytes,
+    form: dict[str, list[str]] | None,
+) -> str | None:
+    """Verify the signature; return the replay key of what it covers (None: unsigned)."""
+    if pending is None:
+        return None
+    material = _signed_material(auth, pending, _signed_body(auth, body, form))
+    _verify_signature(auth, pending, material)
+    return content_key(material)
+
+
+def _signed_material(
+    auth: AuthConfig, pending: _PendingSignature, signed_body: bytes
+) -> bytes:
+    """Return exactly what the signature covers: `<timestamp>.<body>` or the body."""
+    if pending.timestamp is not None and auth.timestamp_signed:
+        return pending.timestamp.encode() + b"." + signed_body
+    return signed_body
+
+
 def _verify_signature(
     auth: AuthConfig, pending: _PendingSignature, material: bytes
 ) -> None:
-    if pending.timestamp is not None and auth.timestamp_signed:
-        material = pending.timestamp.encode() + b"." + material
     expected = hmac.new((auth.secret or "").encode(), material, hashlib.sha256).digest()
     if not hmac.compare_digest(expected, pending.digest):
         raise _Rejected(Outcome.UNAUTHORIZED, "signature invalid")
@@ -781,25 +725,25 @@ async def _hand_off(
     guard: ReplayGuard | None,
     counter: _ReadCounter,
 ) -> IngressResult:
-    """Dispatch once per delivery id; a failed hand-off forgets the id again."""
-    key = inbound.delivery_id if guard is not None else None
+    """Dispatch once per replay key; a failed hand-off forgets its keys again."""
+    keys = inbound.replay_keys if guard is not None else ()
     common = (inbound.request_id, inbound.delivery_id, counter.bytes)
-    if key is not None and guard is not None and not guard.claim(key):
+    if keys and guard is not None and not guard.claim_all(keys):
         return IngressResult(Outcome.DUPLICATE, "delivery already handled", *common)
     try:
         await handoff(inbound)
     except PayloadError as err:
-        _release(guard, key)
+        _release(guard, keys)
         raise _Rejected(Outcome.BAD_REQUEST, str(err)) from err
     except BaseException:
-        _release(guard, key)
+        _release(guard, keys)
         raise
     return IngressResult(Outcome.ACCEPTED, "handed off", *common, inbound)
 
 
-def _release(guard: ReplayGuard | None, key: str | None) -> None:
-    if guard is not None and key is not None:
-        guard.release(key)
+def _release(guard: ReplayGuard | None, keys: tuple[str, ...]) -> None:
+    if guard is not None:
+        guard.release_all(keys)
 
 
 def _log_result(result: IngressResult) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ..net import url_without_credentials
 from ..pipeline.models import BridgeEvent, freeze
 from .ingress import (
     MAX_BODY_BYTES,
@@ -124,8 +125,10 @@ def planka_ingress_config(
     return IngressConfig(
         auth=AuthConfig(mode=AuthMode.BEARER, secret=access_token),
         max_body_bytes=max_body_bytes,
-        # Planka sends no delivery id; a retry cannot be told from a new event.
+        # Planka sends no delivery id, but every body carries ids and `updatedAt`,
+        # so an identical payload is a re-send of the same event, never a new one.
         delivery_id_header=None,
+        unique_bodies=True,
         form_payload_field=None,
     )
 
@@ -199,7 +202,8 @@ def _card(record: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
         "description": path_text(record, "description") or "",
         "list_id": path_text(record, "listId"),
         "due_date": path_text(record, "dueDate"),
-        "url": f"{base_url.rstrip('/')}/cards/{card_id}"
+        # A link sent to chats: never with the configured URL's credentials.
+        "url": f"{url_without_credentials(base_url).rstrip('/')}/cards/{card_id}"
         if base_url and card_id
         else None,
     }

@@ -20,6 +20,8 @@ import uuid
 import aiohttp
 from yarl import URL
 
+from ...net import split_url_credentials
+
 API_KEY_HEADER = "x-api-key"
 # Largest page `POST /api/search/metadata` accepts; fewer round trips per listing.
 SEARCH_PAGE_SIZE = 1000
@@ -216,9 +218,14 @@ class ImmichClient:
         page_size: int = SEARCH_PAGE_SIZE,
         verify_ssl: bool = True,
     ) -> None:
-        """Keep the session, the server root and the key (never logged)."""
+        """Keep the session, the server root and the key (never logged).
+
+        Credentials in the URL (a reverse proxy's basic auth) are kept only as the
+        header every request sends: the URL shown, linked and logged has none.
+        """
         self._session = session
-        self._base = URL(base_url.rstrip("/"))
+        bare_url, self._proxy_auth = split_url_credentials(base_url.rstrip("/"))
+        self._base = URL(bare_url)
         self._api_key = api_key
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._page_size = page_size
@@ -439,8 +446,14 @@ class ImmichClient:
         results = await asyncio.gather(*(fetch(asset_id) for asset_id in asset_ids))
         return {item.id: item for item in results if item is not None}
 
-    def _headers(self) -> dict[str, str]:
-        return {API_KEY_HEADER: self._api_key, "Accept": "application/json"}
+    def _headers(self, *, auth: bool = True) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if auth:
+            headers[API_KEY_HEADER] = self._api_key
+        if self._proxy_auth is not None:
+            # The proxy in front asks for it on every request, the ping included.
+            headers["Authorization"] = self._proxy_auth
+        return headers
 
     async def _request_json(
         self,
@@ -452,7 +465,7 @@ class ImmichClient:
         auth: bool = True,
     ) -> Any:
         """Send one request and return its decoded JSON body."""
-        headers = self._headers() if auth else {"Accept": "application/json"}
+        headers = self._headers(auth=auth)
         try:
             async with self._session.request(
                 method,
