@@ -137,6 +137,11 @@ class InboundApiMixin:
             }
         )
 
+    @property
+    def long_polling(self) -> bool:
+        """Return whether a getUpdates is waiting for updates right now."""
+        return self._active_poll is not None and not self._active_poll.done()
+
     def remember_message(self, chat_id: Any, message: dict[str, Any]) -> None:
         """Keep a message the bot sent so it can be edited and deleted."""
         self.chat_messages[(str(chat_id), message["message_id"])] = message
