@@ -170,7 +170,7 @@ class InboundApiMixin:
             return
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._active_poll = waiter
-        closing = asyncio.ensure_future(self._closing.wait())
+        closing: asyncio.Future[Any] = asyncio.ensure_future(self._closing.wait())
         try:
             await asyncio.wait(
                 {waiter, closing}, timeout=timeout, return_when="FIRST_COMPLETED"

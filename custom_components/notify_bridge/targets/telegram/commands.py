@@ -7,7 +7,7 @@ health, dispatch history, quiet hours); nothing here knows Home Assistant.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 import re
@@ -310,18 +310,22 @@ async def async_register_commands(
         if str(chat_id) in seen:
             continue
         seen.add(str(chat_id))
-        commands = command_list(language)
-        scope = BotCommandScopeChat(chat_id)
         try:
-            await caller(
-                None, lambda c=commands, s=scope: bot.set_my_commands(c, scope=s)
-            )
+            await caller(None, _set_commands(bot, chat_id, language))
         except TelegramSendError as err:
             _LOGGER.info(
                 "Telegram commands not registered for chat %s: %s", chat_id, err
             )
             failed.append(chat_id)
     return failed
+
+
+def _set_commands(
+    bot: Bot, chat_id: int | str, language: str | None
+) -> Callable[[], Awaitable[bool]]:
+    commands = command_list(language)
+    scope = BotCommandScopeChat(chat_id)
+    return lambda: bot.set_my_commands(commands, scope=scope)
 
 
 __all__ = [

@@ -126,9 +126,7 @@ class FakeStatus:
 class Harness:
     """A router wired to the fake, its status provider and an event list."""
 
-    def __init__(
-        self, server: FakeTelegramServer, bot: Bot, **config: Any
-    ) -> None:
+    def __init__(self, server: FakeTelegramServer, bot: Bot, **config: Any) -> None:
         """Build the router; `config` overrides InboundConfig fields."""
         self.server = server
         self.bot = bot
@@ -172,9 +170,7 @@ class Harness:
 
 
 @pytest.fixture
-def make_harness(
-    server: FakeTelegramServer, bot: Bot
-) -> Callable[..., Harness]:
+def make_harness(server: FakeTelegramServer, bot: Bot) -> Callable[..., Harness]:
     """Return a factory of harnesses (config overrides as keyword arguments)."""
     return lambda **config: Harness(server, bot, **config)
 
@@ -185,8 +181,9 @@ def harness(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness()
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_until(predicate: Callable[[], bool], within: float = 5.0) -> None:
     """Wait until `predicate()` holds (polling the loop), or fail."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
+    async with asyncio.timeout(within):
+        # The conditions live in other objects (fake, poller): polling them is simplest.
+        while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.005)

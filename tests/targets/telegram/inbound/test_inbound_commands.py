@@ -149,9 +149,7 @@ async def test_mute_unmute_flush(harness: Harness) -> None:
         "Unmuted; 3 held notification(s) sent as a digest."
     ]
     assert harness.status.muted == {}
-    assert await harness.say(FAMILY, "/flush") == [
-        "0 held notification(s) delivered."
-    ]
+    assert await harness.say(FAMILY, "/flush") == ["0 held notification(s) delivered."]
     for bad in ("/mute", "/mute forever", "/mute 31d", "/mute 0m"):
         assert (await harness.say(FAMILY, bad))[0].startswith("Usage: /mute")
     assert [a for a, _ in harness.status.asked] == ["mute", "status", "unmute", "flush"]
@@ -206,7 +204,11 @@ async def test_custom_command_and_text_become_events(
     assert command.kind is InboundKind.COMMAND
     assert (command.command, command.args) == ("garage", ("open", "now"))
     assert command.text == "/garage open  now"
-    assert (command.chat_id, command.user_id, command.username) == (FAMILY, 42, "user42")
+    assert (command.chat_id, command.user_id, command.username) == (
+        FAMILY,
+        42,
+        "user42",
+    )
     assert command.destination_id == "dest_family"
     assert command.message_id is not None
     assert text.kind is InboundKind.TEXT

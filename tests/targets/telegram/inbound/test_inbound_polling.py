@@ -69,9 +69,7 @@ async def pollers(bot: Bot) -> AsyncIterator[Callable[..., UpdatePoller]]:
 
 def push(server: FakeTelegramServer, count: int) -> list[int]:
     """Queue `count` messages from the family chat; return their update ids."""
-    return [
-        server.push_message(FAMILY, f"m{i}")["update_id"] for i in range(count)
-    ]
+    return [server.push_message(FAMILY, f"m{i}")["update_id"] for i in range(count)]
 
 
 async def test_commands_arrive_by_polling(
@@ -218,7 +216,9 @@ async def test_two_pollers_of_one_bot_conflict(
     """A second poller terminates the first one's long poll with 409, as Telegram."""
     first = pollers(Recorder(), MemoryOffsetStore().store(), sleep=Sleeps())
     await wait_until(lambda: server.long_polling)
-    pollers(Recorder(), MemoryOffsetStore().store(), sleep=Sleeps(), delete_webhook=False)
+    pollers(
+        Recorder(), MemoryOffsetStore().store(), sleep=Sleeps(), delete_webhook=False
+    )
     await wait_until(lambda: first.state is PollerState.CONFLICT)
     assert "terminated by other getUpdates" in (first.last_error or "")
 
