@@ -80,7 +80,7 @@ class InProcessRequest(BaseRequest):
         return None
 
     @override
-    async def do_request(  # noqa: PLR0917 - PTB's signature
+    async def do_request(
         self,
         url: str,
         method: str,
@@ -163,7 +163,11 @@ def message_update(update_id: int, chat: int, text: str) -> bytes:
     }
     if text.startswith("/"):
         message["entities"] = [
-            {"type": "bot_command", "offset": 0, "length": len(text.split(maxsplit=1)[0])}
+            {
+                "type": "bot_command",
+                "offset": 0,
+                "length": len(text.split(maxsplit=1)[0]),
+            }
         ]
     return json.dumps({"update_id": update_id, "message": message}).encode()
 
@@ -211,9 +215,7 @@ async def command_replies() -> dict[str, float]:
     """Time /status from request in to reply handed to the transport."""
     hook, transport, _ = await endpoint([])
     samples = []
-    bodies = [
-        message_update(i + 1, CHATS[i % 3], "/status") for i in range(COMMANDS)
-    ]
+    bodies = [message_update(i + 1, CHATS[i % 3], "/status") for i in range(COMMANDS)]
     for body in bodies:
         started = time.perf_counter()
         result = await hook.async_handle(Request(body))
