@@ -16,9 +16,12 @@ from typing import Final
 
 from telegram import Bot
 
+from ...pipeline.log import get_logger
 from .calls import BotCaller
 from .limits import OFFICIAL_LIMITS, TelegramLimits
 from .sender import TelegramSendError
+
+_LOGGER = get_logger(__name__)
 
 # Bot API answers that mean the wanted state is already there.
 NOT_MODIFIED: Final = "message is not modified"
@@ -124,6 +127,10 @@ async def _per_chat(
                 outcomes[index] = MessageOutcome(
                     message, ok=gone, error=None if gone else str(err), unchanged=gone
                 )
+            except Exception as err:
+                # One broken call must not cancel the other chats' edits.
+                _LOGGER.exception("Telegram edit/delete of %s failed", message)
+                outcomes[index] = MessageOutcome(message, ok=False, error=repr(err))
             else:
                 outcomes[index] = MessageOutcome(message, ok=True)
 

@@ -88,6 +88,7 @@ class TelegramWebhook:
             header_allowlist=frozenset({"content-length", "content-type"}),
         )
         self.stats = WebhookStats()
+        self._in_flight: set[int] = set()
 
     async def async_load(self) -> None:
         """Load the saved offset (repeats of handled updates are then recognized)."""
@@ -108,16 +109,22 @@ class TelegramWebhook:
         update_id = inbound.payload.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             raise PayloadError("not a Telegram update (no update_id)")
-        if self.ledger.is_repeat(update_id):
+        # In flight: Telegram resent it while the first copy is still being handled
+        # (a reply waiting out a 429 can outlast Telegram's patience).
+        if self.ledger.is_repeat(update_id) or update_id in self._in_flight:
             self.stats.repeats += 1
             return
         update = self._parse(inbound.payload)
-        if update is None:
-            # Telegram's own update we cannot read: acknowledge it, or Telegram
-            # would send it again forever and hold back every later update.
-            await self.ledger.async_skip(update_id)
-            return
-        await self.ledger.async_process(update, self._handle)
+        self._in_flight.add(update_id)
+        try:
+            if update is None:
+                # Telegram's own update we cannot read: acknowledge it, or Telegram
+                # would send it again forever and hold back every later update.
+                await self.ledger.async_skip(update_id)
+            else:
+                await self.ledger.async_process(update, self._handle)
+        finally:
+            self._in_flight.discard(update_id)
 
     def _parse(self, payload: Mapping[str, Any]) -> Update | None:
         try:

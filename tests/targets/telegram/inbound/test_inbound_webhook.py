@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 import json
 from typing import Any
@@ -261,3 +262,25 @@ async def test_update_parse_roundtrip(bot: Bot, server: FakeTelegramServer) -> N
     update = Update.de_json(server.push_button(FAMILY, "x"), bot)
     assert update.callback_query is not None
     assert update.callback_query.data == "x"
+
+
+async def test_resent_while_still_handling_is_not_handled_twice(
+    bot: Bot, server: FakeTelegramServer
+) -> None:
+    """Telegram gives up waiting and resends while the first copy is in progress."""
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def slow(update: Update) -> None:
+        await release.wait()  # e.g. a reply waiting out a long 429
+        handled.append(update.update_id)
+
+    hook = TelegramWebhook(bot, SECRET, slow, MemoryOffsetStore().store())
+    await hook.async_load()
+    body = body_of(server.push_message(FAMILY, "/garage"), server)
+    first = asyncio.create_task(hook.async_handle(Request(headers(), body)))
+    await asyncio.sleep(0.01)
+    second = await hook.async_handle(Request(headers(), body))
+    release.set()
+    assert second.status == 202 and (await first).status == 202
+    assert len(handled) == 1 and hook.stats.repeats == 1
