@@ -24,6 +24,8 @@ import uuid
 
 from aiohttp import web
 
+from .telegram_inbound import ApiAnswer, InboundApiMixin
+
 TEST_TOKEN = "123456:TEST-TOKEN"
 SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
 SPEC_FILE = SPEC_PATH / "telegram-bot-api.json"
@@ -136,7 +138,7 @@ def load_spec(path: Path = SPEC_FILE) -> dict[str, Any] | None:
         return None
 
 
-class FakeTelegramServer:
+class FakeTelegramServer(InboundApiMixin):
     """The fake Bot API; use as `async with FakeTelegramServer() as server:`."""
 
     def __init__(
@@ -181,6 +183,7 @@ class FakeTelegramServer:
         self._idle.set()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._init_inbound()
 
     # ---- lifecycle -------------------------------------------------------------
 
@@ -321,8 +324,9 @@ class FakeTelegramServer:
             if refusal is not None:
                 return refusal
         try:
+            await self._before_result(call)
             result = self._result(call)
-        except ApiError as err:
+        except (ApiError, ApiAnswer) as err:
             return _failure(err.status, err.description)
         return 200, {"ok": True, "result": result}
 
@@ -531,31 +535,12 @@ class FakeTelegramServer:
             "setMyCommands": self._set_my_commands,
             "sendMessage": self._send_message,
             "sendMediaGroup": self._media_group,
+            **self._inbound_handlers(),
         }.get(call.method)
         return True if handler is None else handler(call)
 
     def _get_me(self, _call: RecordedCall) -> dict[str, Any]:
         return self._user()
-
-    def _get_updates(self, _call: RecordedCall) -> list[dict[str, Any]]:
-        if self.webhook_url:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active;"
-                " use deleteWebhook to delete the webhook first",
-            )
-        return self.updates
-
-    def _get_webhook_info(self, _call: RecordedCall) -> dict[str, Any]:
-        return {
-            "url": self.webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": 0,
-        }
-
-    def _set_my_commands(self, call: RecordedCall) -> bool:
-        self.commands = call.params["commands"]
-        return True
 
     def _send_message(self, call: RecordedCall) -> dict[str, Any]:
         return self._message(call, text=call.params["text"])
@@ -584,6 +569,7 @@ class FakeTelegramServer:
         if thread is not None:
             message["message_thread_id"] = int(thread)
             message["is_topic_message"] = True
+        self.remember_message(chat_id, message)
         return message
 
     def _media_message(self, call: RecordedCall, kind: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Tests of the receiving half of the Telegram target (updates, commands, edits)."""
