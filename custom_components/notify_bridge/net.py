@@ -337,7 +337,7 @@ async def async_check_service_url(
         try:
             async with asyncio.timeout(SERVICE_RESOLVE_TIMEOUT):
                 addresses = await _resolve(host, 80, resolver)
-        except (FetchFailedError, TimeoutError, ValueError, RuntimeError):
+        except FetchFailedError, TimeoutError, ValueError, RuntimeError:
             # Unresolvable here (ValueError: a name IDNA cannot encode; RuntimeError:
             # an environment that forbids lookups, such as HA's test harness).
             return

@@ -16,12 +16,12 @@ from typing import Any, Protocol
 from telegram.error import RetryAfter, TelegramError
 
 from ...pipeline.log import get_logger
+from .request import retry_after_seconds
 from .sender import (
     ErrorKind,
     RetryPolicy,
     TelegramSendError,
     classify_error,
-    retry_after_seconds,
 )
 
 _LOGGER = get_logger(__name__)
@@ -71,7 +71,7 @@ class RetryAfterCaller:
     def _rate_limit_wait(
         self, chat_id: int | str | None, err: RetryAfter, count: int
     ) -> float:
-        wait = retry_after_seconds(err.retry_after)
+        wait = retry_after_seconds(err)
         if count > self._retry.rate_limit_retries or wait > self._retry.max_retry_after:
             raise TelegramSendError(
                 f"rate limited by Telegram (retry after {wait:g} s)",

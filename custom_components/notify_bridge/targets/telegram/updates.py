@@ -35,7 +35,7 @@ from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 
 from ...pipeline.policy import exponential_backoff
 from .inbound import ALLOWED_UPDATES
-from .sender import retry_after_seconds
+from .request import retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class UpdatePoller:
         """Record why polling failed; return how long to wait before the next try."""
         if isinstance(err, RetryAfter):
             self._set_state(PollerState.BACKING_OFF, str(err))
-            return retry_after_seconds(err.retry_after)
+            return retry_after_seconds(err)
         state = (
             PollerState.CONFLICT
             if isinstance(err, Conflict)
