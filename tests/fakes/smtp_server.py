@@ -230,7 +230,8 @@ class FakeSmtpServer:
         login = auth_data.login.decode()
         ok = self.users.get(login) == auth_data.password.decode()
         self.auth_attempts.append((mechanism, ok))
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers (235, or 535 5.7.8 on failure).
+        return AuthResult(success=ok, handled=False)
 
     async def handle_MAIL(
         self,

@@ -230,7 +230,9 @@ async def test_documents_are_attachments_with_safe_names(
         message="Report",
         media=(
             MediaItem(
-                MediaType.DOCUMENT, data=b"%PDF-1.4 x", filename="../../etc/re\r\nport.pdf"
+                MediaType.DOCUMENT,
+                data=b"%PDF-1.4 x",
+                filename="../../etc/re\r\nport.pdf",
             ),
         ),
     )
