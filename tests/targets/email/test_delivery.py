@@ -170,7 +170,7 @@ async def test_non_ascii_subject_and_display_name_are_encoded(
     sender = make_sender(
         settings_for(server, sender_name='Grüße "Haus"\r\nBcc: x@y.test')
     )
-    title = "Neue Fotos: Müller’s Geburtstag 🎉 " + "lang " * 30
+    title = "Neue Fotos: Müller\u2019s Geburtstag 🎉 " + "lang " * 30
 
     await destination(sender).async_deliver(Notification(message="x", title=title))
 

@@ -14,6 +14,7 @@ from custom_components.notify_bridge.pipeline.models import (
     DeliveryContext,
     DeliveryError,
     DispatchStatus,
+    DispatchSummary,
     Notification,
 )
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, RetryPolicy
@@ -37,7 +38,9 @@ def fast_dispatcher() -> Dispatcher:
     return Dispatcher(policy=policy)
 
 
-async def dispatch(dispatcher: Dispatcher, dest: EmailDestination, text: str):  # noqa: ANN201
+async def dispatch(
+    dispatcher: Dispatcher, dest: EmailDestination, text: str
+) -> DispatchSummary:
     """Deliver one notification through policy and dispatcher; return the summary."""
     return await dispatcher.async_dispatch(
         [(dest, Notification(message=text))], context=DeliveryContext(route_id="r")
