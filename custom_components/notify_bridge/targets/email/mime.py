@@ -21,11 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from email import quoprimime
+from email.headerregistry import BaseHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
+from functools import lru_cache
 from html import escape
+import secrets
 
 from .content import MailBody
 from .media import LinkedMedia, MailPart, MediaPlan
@@ -35,6 +38,8 @@ _STYLE = (
     "margin:0;padding:16px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,"
     "Arial,sans-serif;font-size:15px;line-height:1.5;color:#1f2328;"
 )
+# Makes our boundaries unlikely to equal those of a message quoted inside a part.
+_BOUNDARY_TOKEN = secrets.token_hex(8)
 _IMG_STYLE = "display:block;max-width:100%;height:auto;border:0;margin:12px 0;"
 
 
@@ -59,11 +64,6 @@ class Recipients:
     def envelope(self) -> tuple[str, ...]:
         """Return every address the message is sent to, once each."""
         return tuple(dict.fromkeys((*self.to, *self.cc, *self.bcc)))
-
-
-def _address(text: str) -> Address:
-    local, _, domain = text.rpartition("@")
-    return Address(username=local, domain=domain)
 
 
 def html_document(subject: str, body: MailBody, plan: MediaPlan) -> str:
@@ -127,26 +127,63 @@ def build_message(
 ) -> EmailMessage:
     """Return the complete message (not yet serialized)."""
     msg = EmailMessage(policy=SMTP)
-    msg.set_content(plain_document(body, plan), cte="quoted-printable")
-    msg.add_alternative(
-        html_document(subject, body, plan), subtype="html", cte="quoted-printable"
+    msg["Content-Type"] = _header("Content-Type", _multipart("alternative"))
+    msg.set_payload(
+        [
+            _text_part("plain", plain_document(body, plan)),
+            _text_part("html", html_document(subject, body, plan)),
+        ]
     )
     msg = _wrap(msg, "related", plan.inline)
     msg = _wrap(msg, "mixed", plan.attachments)
     for part in msg.walk():
         if part is not msg:
             del part["MIME-Version"]  # only the top level carries it
-    msg["From"] = settings.from_address
+    msg["MIME-Version"] = _header("MIME-Version", "1.0")
+    msg["From"] = _header("From", str(settings.from_address))
     if recipients.to:
-        msg["To"] = [_address(a) for a in recipients.to]
+        msg["To"] = _header("To", ", ".join(recipients.to))
     if recipients.cc:
-        msg["Cc"] = [_address(a) for a in recipients.cc]
+        msg["Cc"] = _header("Cc", ", ".join(recipients.cc))
     msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=settings.domain)
     # RFC 3834: vacation responders must not answer an automated notification.
-    msg["Auto-Submitted"] = "auto-generated"
+    msg["Auto-Submitted"] = _header("Auto-Submitted", "auto-generated")
     return msg
+
+
+@lru_cache(maxsize=256)
+def _header(name: str, value: str) -> BaseHeader:
+    """Return a parsed header, once per value: header objects are immutable, and
+    parsing them is most of what building a short mail costs."""
+    return SMTP.header_factory(name, value)
+
+
+def _multipart(kind: str) -> str:
+    # "=_" cannot occur in quoted-printable or base64 bodies (RFC 2045), so these
+    # boundaries never appear in content; no per-message search is needed.
+    return f'multipart/{kind}; boundary="=_nb_{kind}_{_BOUNDARY_TOKEN}"'
+
+
+def _text_part(subtype: str, text: str) -> EmailMessage:
+    """Return a UTF-8 quoted-printable text part.
+
+    Built directly rather than with set_content/add_alternative: those parse and
+    rewrite the same headers several times.
+    """
+    part = EmailMessage(policy=SMTP)
+    part["Content-Type"] = _header("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part["Content-Transfer-Encoding"] = _header(
+        "Content-Transfer-Encoding", "quoted-printable"
+    )
+    # As the email package's own content manager does: bytes of the charset, one
+    # "\n" per line, encoded as latin-1 characters for quoprimime.
+    raw = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
+    part.set_payload(
+        quoprimime.body_encode(raw.decode("latin-1"), SMTP.max_line_length)
+    )
+    return part
 
 
 def _wrap(inner: EmailMessage, kind: str, parts: Sequence[MailPart]) -> EmailMessage:
@@ -155,11 +192,7 @@ def _wrap(inner: EmailMessage, kind: str, parts: Sequence[MailPart]) -> EmailMes
     if not parts:
         return inner
     outer = EmailMessage(policy=SMTP)
-    outer["MIME-Version"] = "1.0"
-    if kind == "related":
-        outer.make_related()
-    else:
-        outer.make_mixed()
+    outer["Content-Type"] = _header("Content-Type", _multipart(kind))
     outer.attach(inner)
     for part in parts:
         options = {"cid": f"<{part.cid}>", "disposition": "inline"} if part.cid else {}
