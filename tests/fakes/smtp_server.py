@@ -123,8 +123,11 @@ class Script:
     drop_at_data_command: int = 0
     # Recipients always refused, with this reply.
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
-    # Seconds each message body takes to "process" (to build up concurrency).
+    # Seconds each message takes to be confirmed after the body (concurrency,
+    # reply timeouts).
     data_delay: float = 0.0
+    # Seconds before MAIL FROM is answered (a stalled server).
+    mail_delay: float = 0.0
 
 
 class _FakeSMTP(SMTP):
@@ -252,6 +255,8 @@ class FakeSmtpServer:
         address: str,
         mail_options: list[str],
     ) -> str:
+        if self.script.mail_delay:
+            await asyncio.sleep(self.script.mail_delay)
         if self.script.mail:
             reply = self.script.mail.popleft()
             if reply.startswith("421"):
@@ -278,15 +283,10 @@ class FakeSmtpServer:
     async def handle_DATA(
         self, server: _FakeSMTP, session: Session, envelope: Envelope
     ) -> str:
-        self.in_data += 1
-        self.max_in_data = max(self.max_in_data, self.in_data)
-        try:
-            if self.script.data_delay:
-                await asyncio.sleep(self.script.data_delay)
-        finally:
-            self.in_data -= 1
         if self.script.data_reply:
             return self.script.data_reply.popleft()
+        # Stored first, then (slowly) confirmed: like a real server that has queued
+        # the message before it answers.
         data = bytes(envelope.original_content or b"")
         self.received.append(
             Received(
@@ -296,6 +296,13 @@ class FakeSmtpServer:
                 mail_options=tuple(envelope.mail_options),
             )
         )
+        self.in_data += 1
+        self.max_in_data = max(self.max_in_data, self.in_data)
+        try:
+            if self.script.data_delay:
+                await asyncio.sleep(self.script.data_delay)
+        finally:
+            self.in_data -= 1
         if self.script.drop_after_data:
             # Accepted and stored, but the client never hears the 250.
             self.script.drop_after_data -= 1

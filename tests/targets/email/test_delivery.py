@@ -48,6 +48,21 @@ def parts_by_type(message: EmailMessage) -> dict[str, list[EmailMessage]]:
     return found
 
 
+def assert_friendly_headers(data: bytes, msg: EmailMessage) -> None:
+    """To/Cc shown, Bcc hidden, Message-ID in the sender's domain, Date, no bulk
+    headers, 7-bit clean (no 8BITMIME needed)."""
+    assert msg["To"] == RECIPIENT and msg["Cc"] == "bob@example.org"
+    assert "Bcc" not in msg and b"carol" not in data
+    assert re.fullmatch(r"<[^@<>]+@example\.org>", msg["Message-ID"])
+    assert msg["Date"].datetime.tzinfo is not None
+    assert msg["From"].addresses[0].display_name == "Notify Bridge"
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert "List-Unsubscribe" not in msg and "Precedence" not in msg
+    assert msg["MIME-Version"] == "1.0"
+    assert data.isascii()
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+
+
 async def test_one_render_becomes_text_and_html_with_inline_photos(
     server: FakeSmtpServer, make_sender: Callable[..., SmtpSender]
 ) -> None:
@@ -105,15 +120,7 @@ async def test_one_render_becomes_text_and_html_with_inline_photos(
         assert image.get_content() in (photos[0].data, photos[1].data)
     assert images[0].get_filename() == "beach.jpg"
     assert msg["Subject"] == "Holiday 2026"
-    assert msg["To"] == RECIPIENT and msg["Cc"] == "bob@example.org"
-    assert "Bcc" not in msg and b"carol" not in received.data
-    assert re.fullmatch(r"<[^@<>]+@example\.org>", msg["Message-ID"])
-    assert msg["Date"].datetime.tzinfo is not None
-    assert msg["From"].addresses[0].display_name == "Notify Bridge"
-    assert msg["Auto-Submitted"] == "auto-generated"
-    assert "List-Unsubscribe" not in msg
-    # 7-bit clean: no 8BITMIME needed anywhere.
-    assert received.data.isascii()
+    assert_friendly_headers(received.data, msg)
 
 
 async def test_plain_notification_is_escaped_in_the_html_part(

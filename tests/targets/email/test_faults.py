@@ -321,3 +321,35 @@ async def test_untrusted_certificate_fails_tls(
     lax = SmtpSender(settings_for(server, verify_tls=False))
     assert (await destination(lax).async_deliver(Notification(message="x"))).success
     await lax.async_close()
+
+
+async def test_reply_timeout_after_the_body_is_unconfirmed_not_resent(
+    server: FakeSmtpServer, make_sender: Callable[..., SmtpSender]
+) -> None:
+    """The server takes longer than we wait for its final reply (then stores the
+    message): unconfirmed, no retry, so the recipient has it exactly once."""
+    server.script.data_delay = 0.5
+    dest = destination(make_sender(timeout=0.1, data_timeout=0.1))
+
+    summary = await dispatch(fast_dispatcher(), dest, "slow server")
+
+    result = summary.results[0]
+    assert result.errors[0].startswith("unconfirmed") and result.attempts == 1
+    assert not result.queued
+    await asyncio.sleep(0.2)
+    assert [m["Subject"] for m in server.messages()] == ["slow server"]
+
+
+async def test_stalled_envelope_is_transient(
+    server: FakeSmtpServer, make_sender: Callable[..., SmtpSender]
+) -> None:
+    """No answer to MAIL FROM within the timeout: nothing was sent, retry is safe."""
+    sender = make_sender(timeout=0.2)
+    dest = destination(sender)
+    await dest.async_deliver(Notification(message="warm"))
+
+    server.script.mail_delay = 1.0
+    with pytest.raises(DeliveryError) as caught:
+        await dest.async_deliver(Notification(message="stalled"))
+    assert not caught.value.permanent
+    assert [m["Subject"] for m in server.messages()] == ["warm"]

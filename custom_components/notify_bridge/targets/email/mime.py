@@ -38,6 +38,8 @@ _STYLE = (
     "margin:0;padding:16px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,"
     "Arial,sans-serif;font-size:15px;line-height:1.5;color:#1f2328;"
 )
+# RFC 2045 6.7: encoded lines of at most 76 characters.
+QP_LINE_LENGTH = 76
 # Makes our boundaries unlikely to equal those of a message quoted inside a part.
 _BOUNDARY_TOKEN = secrets.token_hex(8)
 _IMG_STYLE = "display:block;max-width:100%;height:auto;border:0;margin:12px 0;"
@@ -180,9 +182,7 @@ def _text_part(subtype: str, text: str) -> EmailMessage:
     # As the email package's own content manager does: bytes of the charset, one
     # "\n" per line, encoded as latin-1 characters for quoprimime.
     raw = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
-    part.set_payload(
-        quoprimime.body_encode(raw.decode("latin-1"), SMTP.max_line_length)
-    )
+    part.set_payload(quoprimime.body_encode(raw.decode("latin-1"), QP_LINE_LENGTH))
     return part
 
 
@@ -195,15 +195,22 @@ def _wrap(inner: EmailMessage, kind: str, parts: Sequence[MailPart]) -> EmailMes
     outer["Content-Type"] = _header("Content-Type", _multipart(kind))
     outer.attach(inner)
     for part in parts:
-        options = {"cid": f"<{part.cid}>", "disposition": "inline"} if part.cid else {}
-        add = outer.add_related if kind == "related" else outer.add_attachment
-        add(
-            part.data,
-            maintype=part.maintype,
-            subtype=part.subtype,
-            filename=part.filename,
-            **options,
-        )
+        if kind == "related":
+            outer.add_related(
+                part.data,
+                maintype=part.maintype,
+                subtype=part.subtype,
+                filename=part.filename,
+                cid=f"<{part.cid}>",
+                disposition="inline",
+            )
+        else:
+            outer.add_attachment(
+                part.data,
+                maintype=part.maintype,
+                subtype=part.subtype,
+                filename=part.filename,
+            )
     return outer
 
 
