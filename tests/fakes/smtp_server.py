@@ -169,8 +169,11 @@ class FakeSmtpServer:
         users: dict[str, str] | None = None,
         certificate: Certificate | None = None,
         auth_require_tls: bool = True,
+        data_size_limit: int = 32 * 1024 * 1024,
     ) -> None:
-        """`security`: starttls, ssl or none; `users`: logins AUTH accepts."""
+        """`security`: starttls, ssl or none; `users`: logins AUTH accepts;
+        `data_size_limit`: the SIZE announced in EHLO (and enforced)."""
+        self.data_size_limit = data_size_limit
         self.security = security
         self.users = {"bridge": "s3cret"} if users is None else users
         self.certificate = certificate or (
@@ -213,6 +216,7 @@ class FakeSmtpServer:
         return _FakeSMTP(
             self,
             hostname=SERVER_NAME,
+            data_size_limit=self.data_size_limit,
             tls_context=tls if self.security == "starttls" else None,
             require_starttls=self.security == "starttls",
             authenticator=self._authenticate if self.users else None,

@@ -284,3 +284,33 @@ async def test_implicit_tls_and_plain_lan_server(
         await sender.async_close()
         assert plain.messages()[0]["Subject"] == "on the LAN"
         assert [ok for _mechanism, ok in plain.auth_attempts] == [True]
+
+
+async def test_server_size_limit_links_what_does_not_fit(socket_enabled: None) -> None:
+    """A server announcing SIZE smaller than the mail: nothing is sent that it
+    would refuse; the photos that fit are attached, the rest linked and counted."""
+    async with FakeSmtpServer(data_size_limit=60_000) as small:
+        context = small.certificate.client_context()  # type: ignore[union-attr]
+        sender = SmtpSender(settings_for(small), tls_context=context)
+        photos = tuple(
+            MediaItem(
+                MediaType.PHOTO,
+                data=jpeg("red", (200, 150)) + bytes(6000),
+                url=f"https://immich.example/{i}.jpg",
+            )
+            for i in range(10)
+        )
+        result = await destination(sender).async_deliver(
+            Notification(message="big album", media=photos)
+        )
+        await sender.async_close()
+
+        [received] = small.received
+        assert len(received.data) <= 60_000
+        assert result.success and result.messages_sent == 1
+        assert result.media_delivered + result.media_skipped == 10
+        assert 0 < result.media_delivered < 10
+        images = parts_by_type(received.message)["image/jpeg"]
+        assert len(images) == result.media_delivered
+        html = body(received.message, "html")
+        assert "https://immich.example/9.jpg" in html

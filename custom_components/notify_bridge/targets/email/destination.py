@@ -24,12 +24,15 @@ from .content import MailBody, body_for, subject_for
 from .media import Download, MediaPlan, async_plan_media
 from .mime import Recipients, build_message, serialize
 from .sender import SmtpSender
-from .smtp import OutgoingMail, SendReport, UnconfirmedError
+from .smtp import MessageTooLargeError, OutgoingMail, SendReport, UnconfirmedError
 
 _LOGGER = get_logger(__name__)
 # Messages with more media bytes than this are built in an executor (base64 and
 # line folding of megabytes would hold the event loop).
 BUILD_IN_EXECUTOR_BYTES = 256 * 1024
+# Bytes left free under a server's SIZE limit when attachments must shrink (headers,
+# MIME structure, line breaks of base64).
+SIZE_MARGIN = 16 * 1024
 
 
 def local_now() -> datetime:
@@ -96,13 +99,36 @@ class EmailDestination:
                 permanent=not plan.transient,
             )
         subject = subject_for(notification.title, self.default_subject, body)
-        mail = await self._build(subject, body, plan)
         try:
-            report = await self.sender.async_send(mail)
+            plan, report = await self._send(notification, subject, body, plan)
         except UnconfirmedError as err:
             _LOGGER.warning("E-mail to %s: %s", self._name, err)
             return self._result(plan, errors=[str(err)], sent=0)
         return self._delivered(plan, report)
+
+    async def _send(
+        self, notification: Notification, subject: str, body: MailBody, plan: MediaPlan
+    ) -> tuple[MediaPlan, SendReport]:
+        """Send; over the server's SIZE limit, once more with fewer attachments (what
+        no longer fits is linked, as over the budget)."""
+        mail = await self._build(subject, body, plan)
+        try:
+            return plan, await self.sender.async_send(mail)
+        except MessageTooLargeError as err:
+            if not plan.attached_bytes:
+                raise
+            # base64 grows media by 4/3; keep a little room for the text parts.
+            excess = (err.size - err.limit) * 3 // 4 + SIZE_MARGIN
+            budget = max(0, plan.attached_bytes - excess)
+            _LOGGER.info("%s; attaching at most %d bytes of media", err, budget)
+            plan = await async_plan_media(
+                notification.media,
+                budget=budget,
+                domain=self.sender.settings.domain,
+                download=self._download,
+            )
+            mail = await self._build(subject, body, plan)
+            return plan, await self.sender.async_send(mail)
 
     async def _build(
         self, subject: str, body: MailBody, plan: MediaPlan

@@ -231,6 +231,8 @@ class SmtpSender:
             ):
                 raise _StaleSession(problem) from err
             self._note(problem)
+            if problem is err:  # already ours (decided before sending)
+                raise
             raise problem from err
         self.stats.messages_accepted += 1
         self._release(session)

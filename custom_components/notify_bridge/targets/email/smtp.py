@@ -61,6 +61,19 @@ class EmailAuthError(DeliveryError):
         super().__init__(message, permanent=True)
 
 
+class MessageTooLargeError(DeliveryError):
+    """The server announced (EHLO SIZE) a limit this message exceeds; nothing sent."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        """Keep both sizes: the sender may drop attachments and try again."""
+        super().__init__(
+            f"message of {size} bytes exceeds the server's limit of {limit}",
+            permanent=True,
+        )
+        self.size = size
+        self.limit = limit
+
+
 class UnconfirmedError(Exception):
     """The body was sent but no reply came: the server may have accepted it."""
 
@@ -174,6 +187,9 @@ async def async_transaction(
     """MAIL, RCPT for each recipient, DATA; returns who was accepted."""
     timeout = command_timeout
     progress.phase = Phase.ENVELOPE
+    limit = size_limit(client)
+    if limit is not None and mail.size > limit:
+        raise MessageTooLargeError(mail.size, limit)
     options = [f"SIZE={mail.size}"] if client.supports_extension("size") else []
     await client.mail(mail.sender, options=options, timeout=timeout)
     accepted: list[str] = []
@@ -206,6 +222,15 @@ async def async_transaction(
     return SendReport(tuple(accepted), refused, reply.message)
 
 
+def size_limit(client: aiosmtplib.SMTP) -> int | None:
+    """Return the message size limit the server announced (RFC 1870), if any."""
+    try:
+        limit = int(client.esmtp_extensions.get("size", "0").split()[0] or 0)
+    except (ValueError, IndexError):
+        return None
+    return limit or None  # "SIZE 0" (or no number) means no fixed limit
+
+
 def is_connection_problem(err: BaseException) -> bool:
     """Return whether the connection, not the message, failed."""
     if isinstance(err, SMTPResponseException):
@@ -229,6 +254,8 @@ def _tls_cause(err: BaseException) -> ssl.SSLError | None:
 def classify(err: BaseException, phase: Phase) -> DeliveryError | UnconfirmedError:
     """Return what a failure means: auth (reauth), transient (retry, outbox),
     permanent, or unconfirmed (body sent, outcome unknown: never resent)."""
+    if isinstance(err, DeliveryError):
+        return err  # decided before anything was sent (MessageTooLargeError)
     if isinstance(err, SMTPResponseException | SMTPRecipientsRefused):
         return _refusal(err, phase)
     if phase is Phase.BODY_SENT:
