@@ -353,3 +353,19 @@ async def test_stalled_envelope_is_transient(
         await dest.async_deliver(Notification(message="stalled"))
     assert not caught.value.permanent
     assert [m["Subject"] for m in server.messages()] == ["warm"]
+
+
+async def test_setup_check_opens_the_session_the_first_message_reuses(
+    server: FakeSmtpServer, make_sender: Callable[..., SmtpSender]
+) -> None:
+    """async_check (for entry setup) logs in once; the first mail rides on it; a
+    refused password raises the auth error there, before any notification."""
+    sender = make_sender()
+    await sender.async_check()
+    await destination(sender).async_deliver(Notification(message="after setup"))
+    assert sender.stats.connections_opened == 1 and server.sessions_started == 1
+
+    refused = make_sender(settings_for(server, password="old"))
+    with pytest.raises(EmailAuthError):
+        await refused.async_check()
+    assert refused.auth_failed
