@@ -33,6 +33,7 @@ from .limits import (
     RETRY_BUDGET,
     RETRY_MAX_DELAY,
 )
+from .i18n import DEFAULT_LANGUAGE, destination_language, text
 from .log import get_logger
 from .models import (
     DeliveryContext,
@@ -273,24 +274,31 @@ class _Unit:
 
 
 def _digest_text(
-    route_name: str, items: list[PendingItem], folded: int, fmt: OutputFormat
+    route_name: str,
+    items: list[PendingItem],
+    folded: int,
+    fmt: OutputFormat,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
     total = len(items) + folded
     # The messages are already in the destination's format; the header is built
     # here, so the route name is escaped here.
     name = escape_text(route_name, fmt)
-    lines = [f"While you were away: {total} notifications from {name}."]
+    lines = [text("digest.away_header", language, count=total, route=name)]
     shown = items[-DIGEST_MESSAGES:]
     lines.extend(item.message for item in shown)
     earlier = total - len(shown)
     if earlier:
-        lines.append(f"… and {earlier} earlier.")
+        lines.append(text("digest.earlier", language, count=earlier))
     return "\n\n".join(lines)
 
 
-def build_units(queue: DestinationQueue) -> list[_Unit]:
+def build_units(
+    queue: DestinationQueue, language: str = DEFAULT_LANGUAGE
+) -> list[_Unit]:
     """Turn what waits into deliveries, in order: a route's deferred items that ask
-    for a digest become one digest where the first of them stood."""
+    for a digest become one digest where the first of them stood. Built-in texts
+    are in the destination's `language`."""
     units: list[_Unit] = []
     digest_names = {
         item.route_name or DEFAULT_ROUTE_NAME
@@ -304,8 +312,9 @@ def build_units(queue: DestinationQueue) -> list[_Unit]:
                 _Unit(
                     (),
                     Notification(
-                        message=f"{count} earlier notifications from {name} were "
-                        "folded while they waited.",
+                        message=text(
+                            "digest.folded", language, count=count, route=name
+                        ),
                         title=name,
                     ),
                     folded=(name,),
@@ -337,7 +346,11 @@ def build_units(queue: DestinationQueue) -> list[_Unit]:
                 tuple(items),
                 Notification(
                     message=_digest_text(
-                        name, items, queue.folded.get(name, 0), first.output_format
+                        name,
+                        items,
+                        queue.folded.get(name, 0),
+                        first.output_format,
+                        language,
                     ),
                     title=name,
                     media=media[:10],
@@ -382,6 +395,8 @@ class DeliveryPolicy:
         # Called with the results of deliveries made from what waited.
         self.on_delivered: Callable[[list[DeliveryResult]], None] | None = None
         self._media_bytes = 0
+        # Language of built-in texts for destinations that name none (HA's).
+        self.default_language = DEFAULT_LANGUAGE
         self._send: (
             Callable[[Destination, Notification], Awaitable[DeliveryResult]] | None
         ) = None
@@ -628,7 +643,8 @@ class DeliveryPolicy:
         sent = 0
         results: list[DeliveryResult] = []
         try:
-            for unit in build_units(queue):
+            language = destination_language(destination, self.default_language)
+            for unit in build_units(queue, language):
                 try:
                     results.append(
                         await self._send_with_retries(destination, unit.notification)
