@@ -6,8 +6,10 @@ A schedule is stored as a plain dict (`Schedule.to_dict` / `Schedule.from_dict`)
     {"kind": "weekly", "at": "18:00", "weekdays": [0, 4]}   # 0 = Monday
     {"kind": "interval", "hours": 6}
 
-`next_run(after, tz)` returns the first run strictly after `after`, as an aware
-datetime in `tz` (an IANA zone, e.g. `zoneinfo.ZoneInfo("Europe/Berlin")`).
+`next_run(after, tz)` returns the first run strictly after `after` for the wall clock
+of `tz` (an IANA zone, e.g. `zoneinfo.ZoneInfo("Europe/Berlin")`), as an aware UTC
+datetime: a local datetime inside a repeated hour never compares equal to one of
+another zone (PEP 495), so instants are handed out in UTC only.
 
 Daylight saving rules (wall-clock schedules, daily and weekly):
 - A time that does not exist that day (spring forward: 02:30 in Europe/Berlin on the
@@ -129,12 +131,11 @@ class Schedule:
     # Time
 
     def next_run(self, after: datetime, tz: tzinfo) -> datetime:
-        """Return the first run strictly after `after` (aware), in `tz`."""
+        """Return the first run strictly after `after` (aware), in UTC."""
         if after.tzinfo is None:
             raise ValueError("after must be timezone-aware")
         if self.kind is ScheduleKind.INTERVAL:
-            moment = after.astimezone(UTC) + timedelta(hours=self.hours or 0)
-            return moment.astimezone(tz)
+            return after.astimezone(UTC) + timedelta(hours=self.hours or 0)
         at = self._clock()
         start = after.astimezone(tz).date()
         # Eight days cover a weekly schedule whose only day is today, already past.
@@ -177,13 +178,13 @@ def parse_clock(value: Any) -> time:
 
 
 def wall_clock_instant(day: date, at: time, tz: tzinfo) -> datetime:
-    """Return the instant a local wall-clock time names on a day, by the DST rules
-    above: a skipped time → the end of the gap; a repeated time → its first time."""
+    """Return the instant (UTC) a local wall-clock time names on a day, by the DST
+    rules above: a skipped time → the end of the gap; a repeated time → its first."""
     naive = datetime.combine(day, at)
     first = naive.replace(tzinfo=tz, fold=0)
     if _exists(first, naive):
         # fold=0 is the earlier of two readings of a repeated time.
-        return first
+        return first.astimezone(UTC)
     # In a gap: fold=1 reads the time with the offset after the change, which lands
     # before the gap's end; the end is the first instant whose wall clock is ≥ `at`.
     low = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
@@ -194,7 +195,7 @@ def wall_clock_instant(day: date, at: time, tz: tzinfo) -> datetime:
             high = middle
         else:
             low = middle
-    return high.replace(microsecond=0).astimezone(tz)
+    return high.replace(microsecond=0)
 
 
 def _exists(moment: datetime, naive: datetime) -> bool:
