@@ -248,6 +248,9 @@ class DigestAccumulator:
         self._configs: dict[str, DigestConfig] = {}
         self._states: dict[str, _RouteState] = {}
         self._lock = asyncio.Lock()
+        # One send per route at a time: a button pressed while the timer's digest is
+        # on its way must not send the same digest again.
+        self._send_locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
         self._changes = 0
         self._saved = 0
@@ -280,7 +283,7 @@ class DigestAccumulator:
         self._configs.pop(route_id, None)
         async with self._lock:
             if self._states.pop(route_id, None) is not None:
-                await self._persist()
+                await self._persist(self._mark_changed())
 
     def config(self, route_id: str) -> DigestConfig | None:
         """Return a route's digest config, if it has a schedule."""
@@ -334,6 +337,10 @@ class DigestAccumulator:
         return [s.sending for s in self._states.values() if s.sending is not None]
 
     # Sending
+
+    def send_lock(self, route_id: str) -> asyncio.Lock:
+        """Return the lock a route's sender holds from take to mark-sent."""
+        return self._send_locks.setdefault(route_id, asyncio.Lock())
 
     async def async_take(self, route_id: str) -> Digest | None:
         """Close the open period into a digest (one save) and return it.
@@ -402,11 +409,11 @@ class DigestAccumulator:
         self._changes += 1
         return self._changes
 
-    async def _persist(self, wanted: int | None = None) -> None:
-        """Save; concurrent changes share one save (the state is saved whole)."""
+    async def _persist(self, wanted: int) -> None:
+        """Save up to change `wanted`; concurrent changes share one save (the state
+        is saved whole)."""
         if self._save is None:
             return
-        wanted = self._changes if wanted is None else wanted
         async with self._save_lock:
             if self._saved >= wanted:
                 return
@@ -428,9 +435,24 @@ async def async_send_digest(
 
     Returns one summary per destination delivered now (none when nothing happened).
     """
-    digest = await accumulator.async_take(route_id)
-    if digest is None:
-        return []
+    async with accumulator.send_lock(route_id):
+        digest = await accumulator.async_take(route_id)
+        if digest is None:
+            return []
+        return await _async_deliver(
+            accumulator, pipeline, digest, destination_ids, default_language, media
+        )
+
+
+async def _async_deliver(
+    accumulator: DigestAccumulator,
+    pipeline: Pipeline,
+    digest: Digest,
+    destination_ids: Sequence[str],
+    default_language: str,
+    media: MediaProvider | None,
+) -> list[DispatchSummary]:
+    route_id = digest.route_id
     config = accumulator.config(route_id)
     limit = config.max_media if config else DEFAULT_DIGEST_MEDIA
     items = await media(digest) if media is not None else digest.stored_media(limit)
