@@ -216,7 +216,9 @@ class ImmichSummary:
         if album_id != OVERFLOW_KEY:
             album["name"] = str(_get(event.data, "album", "name") or album["name"])
         counts: dict[str, int] = album["counts"]
-        assets = event.data.get("assets") or ()
+        raw = event.data.get("assets")
+        items = raw if isinstance(raw, list | tuple) else ()
+        assets = [a for a in items if isinstance(a, Mapping)]
         if event.event_type == "assets_added":
             for asset in assets:
                 kind = {"IMAGE": "photos", "VIDEO": "videos"}.get(
@@ -231,12 +233,10 @@ class ImmichSummary:
         else:
             counts[event.event_type] = counts.get(event.event_type, 0) + 1
 
-    def _keep_ids(self, stats: dict[str, Any], assets: Any) -> None:
+    def _keep_ids(self, stats: dict[str, Any], assets: list[Mapping[str, Any]]) -> None:
         """Keep the newest added asset ids: the glue fetches their media at send time."""
         kept: list[str] = stats.setdefault(self.ASSET_IDS, [])
-        kept.extend(
-            str(a["id"]) for a in assets if isinstance(a, Mapping) and a.get("id")
-        )
+        kept.extend(str(a["id"]) for a in assets if a.get("id"))
         if len(kept) > MAX_PERIOD_MEDIA:
             del kept[: len(kept) - MAX_PERIOD_MEDIA]
 
@@ -246,7 +246,8 @@ class ImmichSummary:
         ordered = sorted(
             albums.values(), key=lambda a: (-sum(a["counts"].values()), a["name"])
         )
-        return [self._album_line(a["name"], a["counts"], language) for a in ordered]
+        lines = (self._album_line(a["name"], a["counts"], language) for a in ordered)
+        return [line for line in lines if line]
 
     def _album_line(self, name: str, counts: Mapping[str, int], language: str) -> str:
         added = [
