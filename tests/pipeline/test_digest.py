@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 -- Russian expectations are Cyrillic; the multiplication sign is meant
 """Scheduled digests: collected, persisted, due on time, sent once, crash-safe."""
 
 from __future__ import annotations

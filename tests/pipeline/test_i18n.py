@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 -- Russian expectations are Cyrillic; the multiplication sign is meant
 """Built-in texts: complete in every language, Russian plurals, numbers and dates, and
 the reader's language reaching templates, "… and N more" and quiet-hours digests."""
 
@@ -80,7 +81,7 @@ def test_placeholders_match_across_languages() -> None:
     ],
 )
 def test_russian_plural_forms(count: int, expected: str) -> None:
-    """one / few / many as Russian counts them (11–14 are always many)."""
+    """one / few / many as Russian counts them (11 to 14 are always many)."""
     assert text("immich.added_photos", "ru", count=count) == expected
 
 

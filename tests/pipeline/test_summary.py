@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 -- Russian expectations are Cyrillic; the multiplication sign is meant
 """Summary lines of each source, built from the sources' own parsed events."""
 
 from __future__ import annotations

@@ -440,7 +440,12 @@ async def async_send_digest(
         if digest is None:
             return []
         return await _async_deliver(
-            accumulator, pipeline, digest, destination_ids, default_language, media
+            accumulator,
+            pipeline,
+            digest,
+            destination_ids,
+            default_language=default_language,
+            media=media,
         )
 
 
@@ -449,6 +454,7 @@ async def _async_deliver(
     pipeline: Pipeline,
     digest: Digest,
     destination_ids: Sequence[str],
+    *,
     default_language: str,
     media: MediaProvider | None,
 ) -> list[DispatchSummary]:

@@ -22,6 +22,7 @@ import random
 from typing import Any
 import uuid
 
+from .i18n import DEFAULT_LANGUAGE, destination_language, text
 from .limits import (
     DIGEST_MESSAGES,
     MAX_PENDING_MEDIA_BYTES,
@@ -33,7 +34,6 @@ from .limits import (
     RETRY_BUDGET,
     RETRY_MAX_DELAY,
 )
-from .i18n import DEFAULT_LANGUAGE, destination_language, text
 from .log import get_logger
 from .models import (
     DeliveryContext,

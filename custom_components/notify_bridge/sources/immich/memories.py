@@ -25,7 +25,7 @@ from __future__ import annotations
 from calendar import isleap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 import random
 from typing import Any
@@ -46,6 +46,11 @@ class MemoryKind(StrEnum):
 
     ON_THIS_DAY = "memories_on_this_day"
     RANDOM_PHOTO = "memories_random_photo"
+
+
+def local_today(tz: tzinfo, now: datetime | None = None) -> date:
+    """Return the day it is in a time zone (HA's), the day memories are for."""
+    return (now or datetime.now(UTC)).astimezone(tz).date()
 
 
 def same_day(taken_on: date, today: date) -> bool:
