@@ -293,33 +293,34 @@ def _digest_text(
     return "\n\n".join(lines)
 
 
+def _folded_units(queue: DestinationQueue, language: str) -> list[_Unit]:
+    """Return a notice per route whose folded count no digest will carry."""
+    digest_names = {
+        item.route_name or DEFAULT_ROUTE_NAME
+        for item in queue.items
+        if item.reason is PendingReason.DEFERRED and item.digest
+    }
+    return [
+        _Unit(
+            (),
+            Notification(
+                message=text("digest.folded", language, count=count, route=name),
+                title=name,
+            ),
+            folded=(name,),
+        )
+        for name, count in queue.folded.items()
+        if count and name not in digest_names
+    ]
+
+
 def build_units(
     queue: DestinationQueue, language: str = DEFAULT_LANGUAGE
 ) -> list[_Unit]:
     """Turn what waits into deliveries, in order: a route's deferred items that ask
     for a digest become one digest where the first of them stood. Built-in texts
     are in the destination's `language`."""
-    units: list[_Unit] = []
-    digest_names = {
-        item.route_name or DEFAULT_ROUTE_NAME
-        for item in queue.items
-        if item.reason is PendingReason.DEFERRED and item.digest
-    }
-    for name, count in queue.folded.items():
-        if count and name not in digest_names:
-            # No digest will carry the count: say it on its own, first.
-            units.append(
-                _Unit(
-                    (),
-                    Notification(
-                        message=text(
-                            "digest.folded", language, count=count, route=name
-                        ),
-                        title=name,
-                    ),
-                    folded=(name,),
-                )
-            )
+    units = _folded_units(queue, language)
     groups: dict[str | None, list[PendingItem]] = {}
     order: list[PendingItem | str | None] = []
     for item in queue.items:
