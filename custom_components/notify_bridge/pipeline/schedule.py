@@ -115,7 +115,7 @@ class Schedule:
         if not isinstance(data, Mapping):
             raise ValueError("schedule is not a mapping")
         try:
-            kind = ScheduleKind(data.get("kind"))
+            kind = ScheduleKind(str(data.get("kind")))
         except ValueError as err:
             raise ValueError(f"unknown schedule kind {data.get('kind')!r}") from err
         if kind is ScheduleKind.INTERVAL:
