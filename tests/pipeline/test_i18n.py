@@ -20,6 +20,7 @@ from custom_components.notify_bridge.pipeline.i18n import (
     placeholders,
     plural_category,
     resolve_language,
+    template_by_language,
     text,
 )
 from custom_components.notify_bridge.pipeline.i18n_texts import TEXTS
@@ -191,3 +192,23 @@ async def test_quiet_hours_digest_is_in_the_readers_language() -> None:
     [digest] = dest.received
     assert digest.message.startswith("Пока вас не было: 7 уведомлений от «Семья».")
     assert digest.message.endswith("m6\n\n… и ещё 2 ранее.")
+
+
+async def test_template_by_language_branches_on_the_readers_language() -> None:
+    """A default template written per language renders in each reader's; an unknown
+    language key is ignored and English is the fallback."""
+    template = template_by_language(
+        {"en": "{{ n }} new", "ru": "{{ n }} новых", "xx": "{% broken"}
+    )
+    dests = {
+        "en": MemoryDestination("en", language="en"),
+        "ru": MemoryDestination("ru", language="ru"),
+    }
+    pipeline = Pipeline(dests.get)
+    pipeline.router.set_routes(
+        "src", [replace(ROUTE, destinations=("en", "ru"), template=template)]
+    )
+    await pipeline.async_handle_event(make_event({"n": 5}))
+    assert [n.message for n in dests["en"].received] == ["5 new"]
+    assert [n.message for n in dests["ru"].received] == ["5 новых"]
+    assert template_by_language({"en": "only"}) == "only"

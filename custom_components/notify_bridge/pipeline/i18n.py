@@ -134,6 +134,25 @@ def text(key: str, language: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     )
 
 
+def template_by_language(templates: Mapping[str, str]) -> str:
+    """Join per-language Jinja templates into one that branches on `language`.
+
+    For sources' default templates: `{"en": ..., "ru": ...}` becomes
+    `{% if language == 'ru' %}...{% else %}<English>{% endif %}`; English (required)
+    is the fallback for any other language.
+    """
+    english = templates[DEFAULT_LANGUAGE]
+    others = [(lang, body) for lang, body in templates.items() if lang in TEXTS]
+    branches = [(lang, body) for lang, body in others if lang != DEFAULT_LANGUAGE]
+    if not branches:
+        return english
+    parts = [
+        f"{{% {'if' if index == 0 else 'elif'} language == '{lang}' %}}{body}"
+        for index, (lang, body) in enumerate(branches)
+    ]
+    return "".join(parts) + f"{{% else %}}{english}{{% endif %}}"
+
+
 def placeholders(value: TextValue) -> frozenset[str]:
     """Return the placeholder names a text uses (all forms together)."""
     forms = value.values() if isinstance(value, Mapping) else (value,)

@@ -35,6 +35,8 @@ _EN: dict[str, TextValue] = {
     "media.open": "Open",
     "media.reason.gone": "media no longer available after a restart",
     "media.reason.too_large": "too large for Telegram",
+    "media.reason.video_over_limit": "video of {size} over the {limit} video limit",
+    "media.reason.document_over_limit": "{size} over the {limit} document limit",
     # Scheduled digests (pipeline/schedule.py).
     "schedule.header": {
         "one": "{route}: {count} event since {since}",
@@ -159,6 +161,9 @@ _RU: dict[str, TextValue] = {
     "media.open": "Открыть",
     "media.reason.gone": "медиафайл недоступен после перезапуска",
     "media.reason.too_large": "слишком большой файл для Telegram",
+    "media.reason.video_over_limit": "видео размером {size} больше предела {limit}",
+    "media.reason.document_over_limit": "файл размером {size} больше предела {limit} "
+    "для документов",
     "schedule.header": {
         "one": "«{route}»: {count} событие с {since}",
         "few": "«{route}»: {count} события с {since}",

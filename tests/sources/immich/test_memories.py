@@ -20,6 +20,7 @@ from custom_components.notify_bridge.sources.immich.client import (
 )
 from custom_components.notify_bridge.sources.immich.memories import (
     MemoryKind,
+    async_digest_assets,
     async_on_this_day,
     async_random_photo,
     local_today,
@@ -253,3 +254,15 @@ async def test_memory_event_renders_for_its_route_in_the_readers_language(
     [notification] = dest.received
     file_name = selection.assets[0].file_name
     assert notification.message == f"6 лет назад: memories_on_this_day {file_name}"
+
+
+async def test_digest_assets_are_the_newest_still_there(
+    server: FakeImmichServer, client: ImmichClient
+) -> None:
+    """A digest's kept ids → details of the newest few; deleted ones drop out."""
+    album = server.create_album("Family")
+    ids = server.add_assets(album, 6)
+    server.delete_assets([ids[5]])
+    details = await async_digest_assets(client, [*ids, ids[4]], limit=3)
+    assert [a.id for a in details] == [ids[3], ids[4]]
+    assert await async_digest_assets(client, ids, limit=0) == ()

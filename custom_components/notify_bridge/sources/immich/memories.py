@@ -272,3 +272,13 @@ def memory_event(
         data=freeze(data),
         occurred_at=occurred_at or datetime.now(UTC),
     )
+
+
+async def async_digest_assets(
+    client: ImmichClient, asset_ids: Sequence[str], limit: int
+) -> tuple[AssetDetails, ...]:
+    """Describe the newest `limit` assets a scheduled digest kept (its
+    `period.stats["asset_ids"]`), for `MediaFetcher`; deleted ones drop out."""
+    wanted = list(dict.fromkeys(asset_ids))[-limit:] if limit > 0 else []
+    details = await client.async_get_assets(wanted)
+    return tuple(details[asset_id] for asset_id in wanted if asset_id in details)
