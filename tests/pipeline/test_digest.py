@@ -506,3 +506,28 @@ def test_options_parse() -> None:
     assert odd is not None and odd.mode is DigestMode.INSTEAD and odd.max_media == 10
     with pytest.raises(ValueError):
         DigestConfig.from_options("r", "R", "gitea", {"schedule": {"kind": "daily"}})
+
+
+async def test_saved_state_is_a_snapshot(freezer: FrozenDateTimeFactory):
+    """What `save` receives does not change with later events (HA's Store writes it
+    later, from a worker thread)."""
+    freezer.move_to(START)
+    received: list[dict[str, Any]] = []
+
+    async def save(data: dict[str, Any]) -> None:
+        received.append(data)
+
+    digests = DigestAccumulator(save=save)
+    digests.configure(config(source_kind="gitea"))
+    push = BridgeEvent(
+        source_entry_id="src",
+        source_kind="gitea",
+        event_type="push",
+        data=freeze({"repository": "acme/tools", "branch": "main", "commit_count": 2}),
+        occurred_at=START,
+    )
+    await digests.async_add("r1", push)
+    first = json.dumps(received[0])
+    await digests.async_add("r1", push)
+    assert json.dumps(received[0]) == first
+    assert received[-1]["routes"]["r1"]["period"]["stats"]["commits"] == 4

@@ -15,6 +15,7 @@ the generic "N events: type x n" line.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -91,14 +92,15 @@ class Period:
             del self.media[: len(self.media) - limit]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the stored form (JSON-friendly)."""
+        """Return the stored form (JSON-friendly), a copy: a store may serialize it
+        later, in a worker thread, while new events change the period."""
         return {
             "since": self.since.isoformat(),
             "total": self.total,
             "by_type": dict(self.by_type),
             "by_item": dict(self.by_item),
-            "stats": self.stats,
-            "media": list(self.media),
+            "stats": copy.deepcopy(self.stats),
+            "media": [dict(ref) for ref in self.media],
         }
 
     @classmethod
