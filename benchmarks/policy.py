@@ -6,6 +6,10 @@
 - Memory held by 10,000 pending notifications (target ≤ 20 MB).
 - Events per second through the policy layer (router → coalescer → policy) with
   coalescing on.
+- A scheduled digest of a day of 10,000 Immich events (40 albums, 3 assets each):
+  folding them (each saved, as JSON, before the next), the stored size, and
+  `digest_build_ms`: from the stored state after a restart to the finished digest
+  text in English and Russian.
 
 Run: .venv/bin/python benchmarks/policy.py — the last line is one JSON object.
 """
@@ -26,6 +30,10 @@ import tracemalloc
 # the python-telegram-bot package).
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from custom_components.notify_bridge.pipeline.digest import (
+    DigestAccumulator,
+    DigestConfig,
+)
 from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.engine import Pipeline
 from custom_components.notify_bridge.pipeline.models import (
@@ -38,12 +46,14 @@ from custom_components.notify_bridge.pipeline.models import (
     freeze,
 )
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, QuietHours
+from custom_components.notify_bridge.pipeline.schedule import Schedule
 
 NIGHT = QuietHours(start=time(22, 0), end=time(7, 0))
 DEFERRED = 1_000
 PENDING_FOR_MEMORY = 10_000
 COALESCED_EVENTS = 20_000
 UNCOALESCED_EVENTS = 5_000
+DIGEST_EVENTS = 10_000
 
 
 class Recorder:
@@ -225,6 +235,72 @@ async def uncoalesced_figures() -> dict[str, float]:
     }
 
 
+def digest_event(index: int) -> BridgeEvent:
+    album = index % 40
+    return BridgeEvent(
+        source_entry_id="immich",
+        source_kind="immich",
+        event_type="assets_added" if index % 10 else "assets_removed",
+        data=freeze(
+            {
+                "album": {"id": f"album-{album}", "name": f"Album {album}"},
+                "assets": [
+                    {"id": f"{index:08d}-0000-4000-8000-{n:012d}", "type": "IMAGE"}
+                    for n in range(3)
+                ],
+                "removed_count": 3,
+            }
+        ),
+        occurred_at=datetime(2025, 1, 6, 12, tzinfo=UTC),
+        item_key=f"album-{album}",
+    )
+
+
+async def digest_figures() -> dict[str, float | int]:
+    """Fold a day of events (saved after each), then build the digest after a
+    restart."""
+    stored: dict[str, str] = {}
+
+    async def save(data: dict) -> None:
+        stored["json"] = json.dumps(data)
+
+    async def load() -> dict:
+        return json.loads(stored["json"])
+
+    config = DigestConfig(
+        route_id="r",
+        route_name="Family",
+        source_kind="immich",
+        schedule=Schedule.from_dict({"kind": "daily", "at": "20:00"}),
+    )
+    events = [digest_event(index) for index in range(DIGEST_EVENTS)]
+    digests = DigestAccumulator(save=save)
+    digests.configure(config)
+    tracemalloc.start()
+    started = clock.perf_counter()
+    for event in events:
+        await digests.async_add("r", event)
+    fold_seconds = clock.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    started = clock.perf_counter()
+    restarted = DigestAccumulator(load=load, save=save)
+    await restarted.async_load()
+    restarted.configure(config)
+    digest = await restarted.async_take("r")
+    assert digest is not None and digest.period.total == DIGEST_EVENTS
+    english, russian = digest.message("en"), digest.message("ru")
+    build_ms = (clock.perf_counter() - started) * 1000
+    assert english.startswith("Family: 10,000 events") and russian
+    return {
+        "digest_build_ms": round(build_ms, 2),
+        "digest_fold_events_per_second": round(DIGEST_EVENTS / fold_seconds),
+        "digest_state_bytes": len(stored["json"]),
+        "digest_fold_peak_kb": round(peak / 1024),
+    }
+
+
 async def main() -> None:
     restart = await restart_figures()
     print(
@@ -248,7 +324,13 @@ async def main() -> None:
         "without coalescing: "
         f"{plain['events_per_second_through_policy_without_coalescing']} events/s"
     )
-    print(json.dumps({**restart, **memory, **coalescing, **plain}))
+    digest = await digest_figures()
+    print(
+        f"digest: {DIGEST_EVENTS} events folded at "
+        f"{digest['digest_fold_events_per_second']} events/s (each saved), state "
+        f"{digest['digest_state_bytes']} bytes, built in {digest['digest_build_ms']} ms"
+    )
+    print(json.dumps({**restart, **memory, **coalescing, **plain, **digest}))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,9 @@ class FakeAsset:
     description: str | None = None
     people: tuple[str, ...] = ()
     original_size: int = 2048
+    # UTC offset where it was taken: Immich's `localDateTime` is that wall clock
+    # (written with a Z), `fileCreatedAt` and `dateTimeOriginal` the UTC instant.
+    local_offset: timedelta = timedelta(0)
 
 
 @dataclass
@@ -339,6 +342,18 @@ class FakeImmichServer:
         self.shared_links[link.id] = link
         return link.key
 
+    def set_taken(
+        self,
+        asset_ids: Iterable[str],
+        taken_at: datetime,
+        *,
+        local_offset: timedelta = timedelta(0),
+    ) -> None:
+        """Say when (a UTC instant) and at which UTC offset assets were taken."""
+        for asset_id in asset_ids:
+            self.assets[asset_id].taken_at = taken_at
+            self.assets[asset_id].local_offset = local_offset
+
     def mark_ready(self, asset_ids: Iterable[str], *, touch: bool = True) -> None:
         """Finish processing: the thumbhash appears (and updatedAt moves, as in Immich)."""
         now = self._now()
@@ -361,7 +376,7 @@ class FakeImmichServer:
             "originalMimeType": "video/mp4" if asset.type == "VIDEO" else "image/jpeg",
             "fileCreatedAt": iso(asset.taken_at),
             "fileModifiedAt": iso(asset.taken_at),
-            "localDateTime": iso(asset.taken_at),
+            "localDateTime": iso(asset.taken_at + asset.local_offset),
             "updatedAt": iso(asset.updated_at),
             "isFavorite": asset.favorite,
             "isArchived": False,

@@ -24,6 +24,8 @@ class MemoryDestination:
     destination_id: str
     name: str = "memory"
     output_format: OutputFormat = OutputFormat.PLAIN
+    # The reader's language ("ru", "en-GB"); None = the pipeline's default.
+    language: str | None = None
     fail_with: Exception | None = None
     delay: float = 0.0
     received: list[Notification] = field(default_factory=list)

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .coalesce import Coalescer
 from .dispatch import Dispatcher, failed_result, new_dispatch_id, summarize
 from .health import DispatchHistory
+from .i18n import DEFAULT_LANGUAGE, destination_language, text
 from .log import get_logger
 from .models import (
     BridgeEvent,
@@ -25,16 +26,23 @@ from .models import (
 from .render import Renderer, TemplateError
 from .router import Router
 
+if TYPE_CHECKING:
+    from .digest import DigestAccumulator
+
 _LOGGER = get_logger(__name__)
 
 type DestinationResolver = Callable[[str], Destination | None]
 type SummaryListener = Callable[[DispatchSummary], None]
 
 
-def event_context(event: BridgeEvent) -> dict[str, Any]:
-    """Return what a route template sees: the event data plus an `event` block."""
+def event_context(
+    event: BridgeEvent, language: str = DEFAULT_LANGUAGE
+) -> dict[str, Any]:
+    """Return what a route template sees: the event data, an `event` block and the
+    reader's `language` (a template may branch on it)."""
     return {
         **event.data,
+        "language": language,
         "event": {
             "type": event.event_type,
             "source": event.source_kind,
@@ -71,6 +79,10 @@ class Pipeline:
         # Per source, renders run one at a time so deliveries reach each destination
         # in the order the events arrived (a render finishing early must not overtake).
         self._render_locks: dict[str, asyncio.Lock] = {}
+        # Language of destinations that do not name one (the glue sets HA's).
+        self.default_language = DEFAULT_LANGUAGE
+        # Scheduled routes: their events (also) go into a digest (the glue sets it).
+        self.digests: DigestAccumulator | None = None
 
     def add_listener(self, listener: SummaryListener) -> Callable[[], None]:
         """Call `listener` with every finished summary; returns the remover."""
@@ -83,11 +95,16 @@ class Pipeline:
         routes = self.router.match(event)
         if routes:
             self.history.counters.events_routed += 1
-        return [
-            await self.async_dispatch_route(route, event)
-            for route in routes
-            if not self.coalescer.offer(route, event)
-        ]
+        summaries: list[DispatchSummary] = []
+        for route in routes:
+            digests = self.digests
+            if digests is not None and digests.collects(route.route_id):
+                await digests.async_add(route.route_id, event)
+                if digests.replaces_immediate(route.route_id):
+                    continue
+            if not self.coalescer.offer(route, event):
+                summaries.append(await self.async_dispatch_route(route, event))
+        return summaries
 
     async def async_dispatch_route(
         self, route: Route, event: BridgeEvent
@@ -95,13 +112,18 @@ class Pipeline:
         """Render a route's template for each destination format and deliver."""
         started = time.perf_counter()
         destinations, missing = self._resolve_all(route.destinations)
-        context = event_context(event)
+        # What each destination reads: its format and its language.
+        keys = {
+            dest.destination_id: (
+                dest.output_format,
+                destination_language(dest, self.default_language),
+            )
+            for dest in destinations
+        }
         lock = self._render_locks.setdefault(route.source_entry_id, asyncio.Lock())
         try:
             async with lock:
-                rendered = await self._render_formats(
-                    route, context, {dest.output_format for dest in destinations}
-                )
+                rendered = await self._render_formats(route, event, set(keys.values()))
         except TemplateError as err:
             self.history.counters.render_errors += 1
             _LOGGER.warning("Route %s: %s", route.name, err)
@@ -119,19 +141,8 @@ class Pipeline:
                     request_id=event.request_id,
                 )
             )
-        suffix = (
-            f"\n\n… and {event.media_overflow} more" if event.media_overflow else ""
-        )
         deliveries = [
-            (
-                dest,
-                Notification(
-                    message=rendered[dest.output_format][0] + suffix,
-                    title=rendered[dest.output_format][1],
-                    media=event.media,
-                    output_format=dest.output_format,
-                ),
-            )
+            (dest, _notification(event, rendered, keys[dest.destination_id]))
             for dest in destinations
         ]
         summary = await self.dispatcher.async_dispatch(
@@ -185,16 +196,29 @@ class Pipeline:
         return await self.renderer.async_render(template, context, output_format)
 
     async def _render_formats(
-        self, route: Route, context: Mapping[str, Any], formats: set[OutputFormat]
-    ) -> dict[OutputFormat, tuple[str, str | None]]:
-        """Render the message once per format, and the title (plain text everywhere)."""
-        ordered = sorted(formats)
-        jobs = [(route.template, context, fmt) for fmt in ordered]
+        self,
+        route: Route,
+        event: BridgeEvent,
+        keys: set[tuple[OutputFormat, str]],
+    ) -> dict[tuple[OutputFormat, str], tuple[str, str | None]]:
+        """Render the message once per (format, language), and the title once per
+        language (plain text everywhere)."""
+        ordered = sorted(keys)
+        languages = sorted({language for _, language in ordered})
+        contexts = {language: event_context(event, language) for language in languages}
+        jobs = [(route.template, contexts[lang], fmt) for fmt, lang in ordered]
         if route.title_template:
-            jobs.append((route.title_template, context, OutputFormat.PLAIN))
+            jobs.extend(
+                (route.title_template, contexts[lang], OutputFormat.PLAIN)
+                for lang in languages
+            )
         texts = await self.renderer.async_render_all(jobs) if jobs else []
-        title = texts[-1] if route.title_template else None
-        return {fmt: (texts[index], title) for index, fmt in enumerate(ordered)}
+        titles: dict[str, str | None] = dict.fromkeys(languages)
+        if route.title_template:
+            titles = dict(zip(languages, texts[len(ordered) :], strict=True))
+        return {
+            key: (texts[index], titles[key[1]]) for index, key in enumerate(ordered)
+        }
 
     def _resolve_all(
         self, destination_ids: Sequence[str]
@@ -228,3 +252,18 @@ class Pipeline:
         for listener in list(self._listeners):
             listener(summary)
         return summary
+
+
+def _notification(
+    event: BridgeEvent,
+    rendered: Mapping[tuple[OutputFormat, str], tuple[str, str | None]],
+    key: tuple[OutputFormat, str],
+) -> Notification:
+    """Return one destination's notification; media a message could not carry is
+    counted in an "… and N more" line in the reader's language."""
+    message, title = rendered[key]
+    if event.media_overflow:
+        message += f"\n\n{text('more', key[1], count=event.media_overflow)}"
+    return Notification(
+        message=message, title=title, media=event.media, output_format=key[0]
+    )

@@ -22,6 +22,7 @@ import random
 from typing import Any
 import uuid
 
+from .i18n import DEFAULT_LANGUAGE, destination_language, text
 from .limits import (
     DIGEST_MESSAGES,
     MAX_PENDING_MEDIA_BYTES,
@@ -273,44 +274,53 @@ class _Unit:
 
 
 def _digest_text(
-    route_name: str, items: list[PendingItem], folded: int, fmt: OutputFormat
+    route_name: str,
+    items: list[PendingItem],
+    folded: int,
+    fmt: OutputFormat,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
     total = len(items) + folded
     # The messages are already in the destination's format; the header is built
     # here, so the route name is escaped here.
     name = escape_text(route_name, fmt)
-    lines = [f"While you were away: {total} notifications from {name}."]
+    lines = [text("digest.away_header", language, count=total, route=name)]
     shown = items[-DIGEST_MESSAGES:]
     lines.extend(item.message for item in shown)
     earlier = total - len(shown)
     if earlier:
-        lines.append(f"… and {earlier} earlier.")
+        lines.append(text("digest.earlier", language, count=earlier))
     return "\n\n".join(lines)
 
 
-def build_units(queue: DestinationQueue) -> list[_Unit]:
-    """Turn what waits into deliveries, in order: a route's deferred items that ask
-    for a digest become one digest where the first of them stood."""
-    units: list[_Unit] = []
+def _folded_units(queue: DestinationQueue, language: str) -> list[_Unit]:
+    """Return a notice per route whose folded count no digest will carry."""
     digest_names = {
         item.route_name or DEFAULT_ROUTE_NAME
         for item in queue.items
         if item.reason is PendingReason.DEFERRED and item.digest
     }
-    for name, count in queue.folded.items():
-        if count and name not in digest_names:
-            # No digest will carry the count: say it on its own, first.
-            units.append(
-                _Unit(
-                    (),
-                    Notification(
-                        message=f"{count} earlier notifications from {name} were "
-                        "folded while they waited.",
-                        title=name,
-                    ),
-                    folded=(name,),
-                )
-            )
+    return [
+        _Unit(
+            (),
+            Notification(
+                message=text("digest.folded", language, count=count, route=name),
+                title=name,
+            ),
+            folded=(name,),
+        )
+        for name, count in queue.folded.items()
+        if count and name not in digest_names
+    ]
+
+
+def build_units(
+    queue: DestinationQueue, language: str = DEFAULT_LANGUAGE
+) -> list[_Unit]:
+    """Turn what waits into deliveries, in order: a route's deferred items that ask
+    for a digest become one digest where the first of them stood. Built-in texts
+    are in the destination's `language`."""
+    units = _folded_units(queue, language)
     groups: dict[str | None, list[PendingItem]] = {}
     order: list[PendingItem | str | None] = []
     for item in queue.items:
@@ -337,7 +347,11 @@ def build_units(queue: DestinationQueue) -> list[_Unit]:
                 tuple(items),
                 Notification(
                     message=_digest_text(
-                        name, items, queue.folded.get(name, 0), first.output_format
+                        name,
+                        items,
+                        queue.folded.get(name, 0),
+                        first.output_format,
+                        language,
                     ),
                     title=name,
                     media=media[:10],
@@ -382,6 +396,8 @@ class DeliveryPolicy:
         # Called with the results of deliveries made from what waited.
         self.on_delivered: Callable[[list[DeliveryResult]], None] | None = None
         self._media_bytes = 0
+        # Language of built-in texts for destinations that name none (HA's).
+        self.default_language = DEFAULT_LANGUAGE
         self._send: (
             Callable[[Destination, Notification], Awaitable[DeliveryResult]] | None
         ) = None
@@ -628,7 +644,8 @@ class DeliveryPolicy:
         sent = 0
         results: list[DeliveryResult] = []
         try:
-            for unit in build_units(queue):
+            language = destination_language(destination, self.default_language)
+            for unit in build_units(queue, language):
                 try:
                     results.append(
                         await self._send_with_retries(destination, unit.notification)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 import json
 from typing import Any, Protocol
@@ -148,6 +148,17 @@ class LeanAsset:
     id: str
     updated_at: str
     # Immich sets the thumbhash once the thumbnail exists; before that it is null.
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DatedAsset:
+    """An album member with the day it was taken, as memories need it."""
+
+    id: str
+    type: AssetType
+    # The wall-clock day where it was taken (Immich `localDateTime`), if known.
+    taken_on: date | None
     ready: bool
 
 
@@ -302,6 +313,24 @@ class ImmichClient:
         holds assets other users added to a shared album; v3 removed that list, so
         it pages `POST /api/search/metadata`, which on v3 covers every member.
         """
+        return await self._list_album(album_id, _parse_lean)
+
+    async def async_list_album_dated(
+        self, album_id: str, keep: Callable[[DatedAsset], bool] | None = None
+    ) -> tuple[DatedAsset, ...]:
+        """Return an album's members with the day each was taken (for memories).
+
+        `keep` sees every member as its page arrives and says whether to keep it, so
+        choosing a few from a 100,000-asset album never holds the whole album.
+        """
+        return await self._list_album(album_id, _parse_dated, keep)
+
+    async def _list_album[T: _HasId](
+        self,
+        album_id: str,
+        parse: Callable[[Any], T],
+        keep: Callable[[T], bool] | None = None,
+    ) -> tuple[T, ...]:
         version = await self.async_get_version()
         if version.lists_assets_in_album:
             data = _mapping(
@@ -311,8 +340,11 @@ class ImmichClient:
             )
             items = data.get("assets")
             if isinstance(items, list):
-                return tuple(_parse_lean(item) for item in items)
-        return tuple(await self._search_album(album_id, _parse_lean, details=False))
+                parsed = (parse(item) for item in items)
+                return tuple(i for i in parsed if keep is None or keep(i))
+        return tuple(
+            await self._search_album(album_id, parse, details=False, keep=keep)
+        )
 
     async def async_get_asset_details(
         self, album_id: str, wanted: Mapping[str, str]
@@ -391,6 +423,7 @@ class ImmichClient:
         details: bool,
         updated_after: str | None = None,
         wanted: frozenset[str] | None = None,
+        keep: Callable[[T], bool] | None = None,
     ) -> list[T]:
         """Page through `POST /api/search/metadata` for one album.
 
@@ -419,6 +452,8 @@ class ImmichClient:
             if not isinstance(page_items, list):
                 raise ImmichResponseError("search answer has no assets.items list")
             parsed = [parse(item) for item in page_items]
+            if keep is not None:
+                parsed = [item for item in parsed if keep(item)]
             if wanted is None:
                 items.extend(parsed)
             else:
@@ -643,6 +678,23 @@ def _parse_lean(value: Any) -> LeanAsset:
     return LeanAsset(
         id=_uuid(data, "id"),
         updated_at=_str(data, "updatedAt"),
+        ready=bool(data.get("thumbhash")),
+    )
+
+
+def _parse_dated(value: Any) -> DatedAsset:
+    data = _mapping(value)
+    # `localDateTime` is the wall clock where the photo was taken (written with a Z,
+    # though it is not UTC); `fileCreatedAt` is a UTC instant, a fallback only.
+    stamp = _opt_str(data, "localDateTime") or _opt_str(data, "fileCreatedAt")
+    try:
+        taken_on = date.fromisoformat(stamp[:10]) if stamp else None
+    except ValueError:
+        taken_on = None
+    return DatedAsset(
+        id=_uuid(data, "id"),
+        type=_parse_type(data.get("type")),
+        taken_on=taken_on,
         ready=bool(data.get("thumbhash")),
     )
 
