@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator
 import ipaddress
 import socket
 
-from aiohttp import ClientSession, encode_basic_auth, web
+from aiohttp import ClientSession, web
 import pytest
-from pytest_homeassistant_custom_component.plugins import (
-    _real_getaddrinfo as real_getaddrinfo,
-)
+from pytest_homeassistant_custom_component import plugins as ha_test_plugins
 from yarl import URL
 
 from custom_components.notify_bridge.net import (
@@ -25,6 +23,7 @@ from custom_components.notify_bridge.net import (
     async_check_url,
     async_fetch,
     async_service_url_errors,
+    basic_auth_header,
     check_address,
     default_resolver,
     is_public_address,
@@ -38,6 +37,10 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 LOOPBACK = UrlPolicy(allowlist=("trusted.test", "127.0.0.1/32"))
 BODY = b"0123456789" * 100
+
+# The resolver under the test plugin's DNS block (newer plugins refuse every name but
+# localhost; older ones have no block, so socket's own is the real one).
+real_getaddrinfo = getattr(ha_test_plugins, "_real_getaddrinfo", socket.getaddrinfo)
 
 
 async def _ok(_request: web.Request) -> web.Response:
@@ -482,7 +485,7 @@ def test_credentials_masked_inside_text_and_nested_data() -> None:
 def test_split_credentials_header_matches_aiohttp() -> None:
     """The header is what aiohttp itself derives from the URL's userinfo."""
     _, header = split_url_credentials("http://al%20ice:p%3Aw@host/")
-    assert header == encode_basic_auth("al ice", "p:w")
+    assert header == basic_auth_header("al ice", "p:w")
 
 
 # --- Admin-entered service URLs ------------------------------------------------------

@@ -11,6 +11,7 @@ streamed with a byte bound.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 import ipaddress
@@ -137,9 +138,19 @@ def split_url_credentials(url: str) -> tuple[str, str | None]:
     parsed = URL(url)
     if parsed.raw_user is None and parsed.raw_password is None:
         return url, None
-    return url_without_credentials(url), aiohttp.encode_basic_auth(
+    return url_without_credentials(url), basic_auth_header(
         parsed.user or "", parsed.password or ""
     )
+
+
+def basic_auth_header(user: str, password: str) -> str:
+    """Return an HTTP Basic `Authorization` value (RFC 7617, UTF-8).
+
+    Written out because aiohttp deprecates BasicAuth and only its newest releases
+    have encode_basic_auth; both supported Home Assistant stacks run this.
+    """
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 class FetchError(Exception):

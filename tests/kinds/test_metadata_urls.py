@@ -18,9 +18,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.plugins import (
-    _real_getaddrinfo as real_getaddrinfo,
-)
+from pytest_homeassistant_custom_component import plugins as ha_test_plugins
 
 from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.net import METADATA_URL_ERROR
@@ -54,6 +52,10 @@ METADATA_URLS = [
     "http://user:pw@169.254.169.254/",
     f"http://{REBOUND}:2283/",
 ]
+
+# The resolver under the test plugin's DNS block (newer plugins refuse every name but
+# localhost; older ones have no block, so socket's own is the real one).
+real_getaddrinfo = getattr(ha_test_plugins, "_real_getaddrinfo", socket.getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

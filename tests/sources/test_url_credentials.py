@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 import pytest
 
+from custom_components.notify_bridge.net import basic_auth_header
 from custom_components.notify_bridge.sources.gitea_client import (
     GiteaClient,
     GiteaConnectionError,
@@ -51,7 +52,7 @@ async def proxied(socket_enabled: None) -> AsyncIterator[FakeImmichServer]:
     """Return a fake Immich server behind a basic-auth proxy."""
     fake = FakeImmichServer(version=3)
     await fake.start()
-    fake.proxy_auth = aiohttp.encode_basic_auth(USER, PASSWORD)
+    fake.proxy_auth = basic_auth_header(USER, PASSWORD)
     yield fake
     await fake.close()
 
@@ -126,7 +127,7 @@ async def test_gitea_client_sends_url_credentials_as_a_header(
     url = with_credentials(str(gitea_proxy.make_url("")).rstrip("/"))
     client = GiteaClient(session, url)
     assert (await client.async_validate()).version == "1.22.0"
-    assert gitea_proxy.app["seen"] == [aiohttp.encode_basic_auth(USER, PASSWORD)]
+    assert gitea_proxy.app["seen"] == [basic_auth_header(USER, PASSWORD)]
     assert PASSWORD not in repr(client)
     # With an API token, the token is the one Authorization header.
     await GiteaClient(session, url, "tok-123").async_validate()

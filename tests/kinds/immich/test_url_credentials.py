@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiohttp import encode_basic_auth
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -21,6 +20,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.net import basic_auth_header
 from custom_components.notify_bridge.sources.immich.coordinator import (
     FAILURES_BEFORE_ISSUE,
     unreachable_issue_id,
@@ -55,7 +55,7 @@ async def test_url_credentials_authenticate_but_never_show(
 ) -> None:
     """Links, diagnostics, repairs, reauth form, repr and DEBUG logs: no password."""
     caplog.set_level(logging.DEBUG)
-    v3.proxy_auth = encode_basic_auth(USER, PASSWORD)
+    v3.proxy_auth = basic_auth_header(USER, PASSWORD)
     linked = v3.create_album("Holiday", 1)
     share_key = v3.add_shared_link(linked)
     plain = v3.create_album("Work", 1)
@@ -118,7 +118,7 @@ async def test_without_the_credentials_the_proxy_refuses(
     hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
 ) -> None:
     """Control: the fake proxy really checks, so the test above proves auth is sent."""
-    v3.proxy_auth = encode_basic_auth(USER, PASSWORD)
+    v3.proxy_auth = basic_auth_header(USER, PASSWORD)
     album = v3.create_album("Holiday", 1)
     entry = immich_entry(hass, v3, [immich_route([album])])
     await setup_all(hass)
@@ -139,7 +139,7 @@ async def test_reconfigure_shows_the_url_bare_and_keeps_the_credentials(
 ) -> None:
     """The edit form never shows them; submitting the bare URL keeps them (the
     proxy still lets the validation through), a URL with new ones replaces them."""
-    v3.proxy_auth = encode_basic_auth(USER, PASSWORD)
+    v3.proxy_auth = basic_auth_header(USER, PASSWORD)
     entry = immich_entry(hass, v3, [])
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, "url": with_credentials(v3.url)}
@@ -156,7 +156,7 @@ async def test_reconfigure_shows_the_url_bare_and_keeps_the_credentials(
     await hass.async_block_till_done()
     assert entry.data["url"] == with_credentials(v3.url)
 
-    v3.proxy_auth = encode_basic_auth(USER, "rotated")
+    v3.proxy_auth = basic_auth_header(USER, "rotated")
     result = await entry.start_reconfigure_flow(hass)
     new_url = v3.url.replace("http://", f"http://{USER}:rotated@")
     result = await hass.config_entries.flow.async_configure(

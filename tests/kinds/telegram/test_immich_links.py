@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import encode_basic_auth
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.notify_bridge.net import basic_auth_header
 from tests.fakes.immich_server import FakeImmichServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -25,7 +25,7 @@ async def immich(socket_enabled: None) -> AsyncIterator[FakeImmichServer]:
     """A fake Immich v3 behind a basic-auth proxy."""
     fake = FakeImmichServer(version=3)
     await fake.start()
-    fake.proxy_auth = encode_basic_auth(USER, PASSWORD)
+    fake.proxy_auth = basic_auth_header(USER, PASSWORD)
     yield fake
     await fake.close()
 

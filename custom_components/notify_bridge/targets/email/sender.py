@@ -246,7 +246,7 @@ class SmtpSender:
             return
         try:
             await client.rset(timeout=self._timeout)
-        except (aiosmtplib.SMTPException, OSError):
+        except aiosmtplib.SMTPException, OSError:
             client.close()
             return
         self._release(session)
@@ -266,7 +266,7 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
     try:
         async with asyncio.timeout(QUIT_TIMEOUT):
             await client.quit()
-    except (aiosmtplib.SMTPException, OSError):
+    except aiosmtplib.SMTPException, OSError:
         pass
     finally:
         client.close()

@@ -226,7 +226,7 @@ def size_limit(client: aiosmtplib.SMTP) -> int | None:
     """Return the message size limit the server announced (RFC 1870), if any."""
     try:
         limit = int(client.esmtp_extensions.get("size", "0").split()[0] or 0)
-    except (ValueError, IndexError):
+    except ValueError, IndexError:
         return None
     return limit or None  # "SIZE 0" (or no number) means no fixed limit
 

@@ -107,7 +107,7 @@ async def _finish(client: aiosmtplib.SMTP) -> None:
         try:
             await client.rset()
             await client.quit()
-        except (SMTPException, OSError):
+        except SMTPException, OSError:
             pass
     client.close()
 
