@@ -26,8 +26,10 @@ from .limits import (
     DIGEST_MESSAGES,
     MAX_PENDING_MEDIA_BYTES,
     MAX_PENDING_PER_DESTINATION,
+    MAX_RETRY_AFTER,
     OUTBOX_MAX_RETRY_DELAY,
     OUTBOX_RETRY_DELAY,
+    RATE_LIMIT_RETRIES,
     RETRY_ATTEMPTS,
     RETRY_BASE_DELAY,
     RETRY_BUDGET,
@@ -44,6 +46,7 @@ from .models import (
     Notification,
     OutputFormat,
 )
+from .prepare import Turns, prepared
 from .render import escape_text
 
 _LOGGER = get_logger(__name__)
@@ -106,7 +109,12 @@ def exponential_backoff(base: float, cap: float, attempt: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter, bounded in attempts and time."""
+    """Exponential backoff with jitter, bounded in attempts and time.
+
+    The one retry policy of the integration: deliveries use it here, and targets
+    use the same values for the retries of single calls (e.g. Telegram's 5xx and
+    connection errors, and how many 429 waits a call honours).
+    """
 
     attempts: int = RETRY_ATTEMPTS
     base_delay: float = RETRY_BASE_DELAY
@@ -114,6 +122,8 @@ class RetryPolicy:
     budget: float = RETRY_BUDGET
     outbox_delay: float = OUTBOX_RETRY_DELAY
     outbox_max_delay: float = OUTBOX_MAX_RETRY_DELAY
+    rate_limit_retries: int = RATE_LIMIT_RETRIES
+    max_retry_after: float = MAX_RETRY_AFTER
 
     def delay(self, attempt: int, retry_after: float | None, jitter: float) -> float:
         """Return the wait before attempt `attempt + 1`; `jitter` is in [0, 1)."""
@@ -375,6 +385,7 @@ class DeliveryPolicy:
         self._stored: dict[str, dict[str, Any]] = {}
         self._queues: dict[str, DestinationQueue] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._turns = Turns()
         self._save_lock = asyncio.Lock()
         self._changes = 0
         self._saved = 0
@@ -483,54 +494,76 @@ class DeliveryPolicy:
         notification: Notification,
         context: DeliveryContext,
     ) -> DeliveryResult:
-        """Deliver now, silence, defer or queue, as the policy says."""
+        """Deliver now, silence, defer or queue, as the policy says.
+
+        Slow preparation (media downloads) happens first, outside the destination's
+        lock and the send slot; the place in line is taken on arrival, so order holds.
+        """
         dest_id = destination.destination_id
-        async with self._lock(dest_id):
-            now = self._clock()
-            quiet = self._quiet.get(dest_id)
-            if context.respect_quiet_hours and quiet is not None and quiet.active(now):
-                if quiet.mode is QuietMode.DEFER:
-                    await self._enqueue(
-                        dest_id,
-                        new_pending(PendingReason.DEFERRED, notification, context, now),
-                    )
-                    return DeliveryResult(
-                        destination_id=dest_id,
-                        destination_name=destination.name,
-                        success=True,
-                        attempts=0,
-                        deferred=True,
-                    )
-                notification = replace(notification, disable_notification=True)
-            queue = self._queue(dest_id)
-            if queue.items and self._may_drain(dest_id, queue, now):
-                # Quiet hours just ended or a retry is due: older ones go first.
-                await self._drain_locked(destination, queue)
-            if self._has_retries(dest_id):
-                # Something older waits for a retry: keep the order, deliver after it.
+        async with (
+            self._turns.place(dest_id) as place,
+            prepared(destination, notification) as ready,
+        ):
+            await place.wait()
+            async with self._lock(dest_id):
+                place.go()
+                return await self._deliver_locked(
+                    destination, ready, notification, context
+                )
+
+    async def _deliver_locked(
+        self,
+        destination: Destination,
+        ready: Destination,
+        notification: Notification,
+        context: DeliveryContext,
+    ) -> DeliveryResult:
+        dest_id = destination.destination_id
+        now = self._clock()
+        quiet = self._quiet.get(dest_id)
+        if context.respect_quiet_hours and quiet is not None and quiet.active(now):
+            if quiet.mode is QuietMode.DEFER:
                 await self._enqueue(
                     dest_id,
-                    new_pending(PendingReason.RETRY, notification, context, now),
+                    new_pending(PendingReason.DEFERRED, notification, context, now),
                 )
-                return self._queued_result(
-                    destination, "queued behind earlier notifications"
+                return DeliveryResult(
+                    destination_id=dest_id,
+                    destination_name=destination.name,
+                    success=True,
+                    attempts=0,
+                    deferred=True,
                 )
-            try:
-                return await self._send_with_retries(destination, notification)
-            except DeliveryError as err:
-                if err.permanent:
-                    raise
-                await self._enqueue(
-                    dest_id,
-                    new_pending(PendingReason.RETRY, notification, context, now),
+            notification = replace(notification, disable_notification=True)
+        queue = self._queue(dest_id)
+        if queue.items and self._may_drain(dest_id, queue, now):
+            # Quiet hours just ended or a retry is due: older ones go first.
+            await self._drain_locked(destination, queue)
+        if self._has_retries(dest_id):
+            # Something older waits for a retry: keep the order, deliver after it.
+            await self._enqueue(
+                dest_id,
+                new_pending(PendingReason.RETRY, notification, context, now),
+            )
+            return self._queued_result(
+                destination, "queued behind earlier notifications"
+            )
+        try:
+            return await self._send_with_retries(ready, notification)
+        except DeliveryError as err:
+            if err.permanent:
+                raise
+            await self._enqueue(
+                dest_id,
+                new_pending(PendingReason.RETRY, notification, context, now),
+            )
+            if queue.retry_at is None:
+                queue.retry_at = now + timedelta(
+                    seconds=max(self._retry.outbox_wait(1), err.retry_after or 0)
                 )
-                if queue.retry_at is None:
-                    queue.retry_at = now + timedelta(
-                        seconds=max(self._retry.outbox_wait(1), err.retry_after or 0)
-                    )
-                return self._queued_result(
-                    destination, f"{err} (queued for retry)", attempts=err.attempts
-                )
+            return self._queued_result(
+                destination, f"{err} (queued for retry)", attempts=err.attempts
+            )
 
     def _has_retries(self, dest_id: str) -> bool:
         """Return whether something waits for a retry (a failed send, or a digest

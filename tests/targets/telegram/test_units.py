@@ -32,8 +32,10 @@ from custom_components.notify_bridge.targets.telegram.media import (
     content_key,
     filename_for,
     format_size,
-    html_to_plain,
     plan_groups,
+)
+from custom_components.notify_bridge.targets.telegram.text import (
+    html_to_plain,
     split_caption,
     split_text,
 )
@@ -108,7 +110,7 @@ def test_rate_limits_scaled_and_group_detection() -> None:
         (BadRequest("Message thread not found"), ErrorKind.CHAT),
         (Forbidden("Bot was blocked by the user"), ErrorKind.CHAT),
         (InvalidToken("Unauthorized"), ErrorKind.CHAT),
-        (ChatMigrated(-100123), ErrorKind.CHAT),
+        (ChatMigrated(-100123), ErrorKind.MIGRATED),
         (BadRequest("Wrong file identifier/http url specified"), ErrorKind.STALE_FILE),
         (
             BadRequest("Wrong file_id or the file is temporarily unavailable"),
@@ -120,7 +122,7 @@ def test_rate_limits_scaled_and_group_detection() -> None:
         (Conflict("terminated by other getUpdates request"), ErrorKind.CONTENT),
         (NetworkError("Bad Gateway"), ErrorKind.TRANSIENT),
         (NetworkError("Internal Server Error (500)"), ErrorKind.TRANSIENT),
-        (TimedOut(), ErrorKind.TRANSIENT),
+        (TimedOut(), ErrorKind.UNCONFIRMED),
     ],
 )
 def test_classify_error(error: Exception, kind: ErrorKind) -> None:
@@ -136,8 +138,8 @@ def test_retry_after_normalized() -> None:
 
 def test_retry_backoff_is_bounded() -> None:
     """Backoff doubles up to its ceiling."""
-    policy = RetryPolicy(backoff=1, max_backoff=5)
-    assert [policy.delay(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
+    policy = RetryPolicy(base_delay=1, max_delay=5)
+    assert [policy.delay(n, None, 0.5) for n in range(1, 6)] == [1, 2, 4, 5, 5]
 
 
 # ---- text ----------------------------------------------------------------------------

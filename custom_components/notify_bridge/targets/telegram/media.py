@@ -1,8 +1,8 @@
 """What to send for each media item, and how text and albums are cut to fit.
 
 Everything here decides before anything is sent: which method an item goes with
-(photo, video, document, or skipped with a reason), how long text is split, and how
-items are grouped into albums that Telegram accepts.
+(photo, video, document, or skipped with a reason) and how items are grouped into
+albums that Telegram accepts. Text is cut in `text.py`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 import hashlib
-import html
 import io
-import re
 from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
@@ -25,9 +23,6 @@ DEFAULT_FILENAMES = {
     MediaType.VIDEO: "video.mp4",
     MediaType.DOCUMENT: "document.bin",
 }
-# Inside these a cut would break the HTML Telegram parses.
-_TAG_OR_ENTITY = re.compile(r"<[^<>]*>|&[#a-zA-Z0-9]+;")
-_TAG = re.compile(r"<[^<>]*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,51 +174,3 @@ def _families(items: Iterable[PreparedMedia]) -> list[list[PreparedMedia]]:
     visual = [p for p in items if p.kind is not MediaType.DOCUMENT]
     documents = [p for p in items if p.kind is MediaType.DOCUMENT]
     return [family for family in (visual, documents) if family]
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split text into chunks of at most `limit` characters.
-
-    Cuts prefer paragraph breaks, then line breaks, then spaces, and never fall inside
-    an HTML tag or entity.
-    """
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        chunk, rest = rest[:cut].rstrip(), rest[cut:].lstrip("\n")
-        if chunk:
-            chunks.append(chunk)
-    if rest.strip() or not chunks:
-        chunks.append(rest)
-    return chunks
-
-
-def _cut_point(text: str, limit: int) -> int:
-    window = text[:limit]
-    for separator in ("\n\n", "\n", " "):
-        position = window.rfind(separator)
-        if position > limit // 4:
-            return _outside_markup(text, position + len(separator))
-    return _outside_markup(text, limit)
-
-
-def _outside_markup(text: str, cut: int) -> int:
-    """Move a cut back to the start of a tag or entity it would split."""
-    for match in _TAG_OR_ENTITY.finditer(text, max(0, cut - 512), cut + 512):
-        if match.start() < cut < match.end():
-            return match.start() or cut
-    return cut
-
-
-def split_caption(text: str, limit: int) -> tuple[str, str]:
-    """Return (caption, continuation) so the caption fits Telegram's limit."""
-    if len(text) <= limit:
-        return text, ""
-    first = split_text(text, limit)[0]
-    return first, text[len(first) :].strip()
-
-
-def html_to_plain(text: str) -> str:
-    """Return readable plain text for HTML Telegram refused to parse."""
-    return html.unescape(_TAG.sub("", text))
