@@ -806,7 +806,8 @@ def _check_content(call: RecordedCall) -> str | None:
         problem = _caption_problem(holder)
         if problem:
             return problem
-    html_text = params.get("parse_mode") == "HTML" and isinstance(text, str)
+    # Telegram reads parse mode names in any case.
+    html_text = _is_html(params.get("parse_mode")) and isinstance(text, str)
     if html_text and (problem := html_problem(text)):
         return f"Bad Request: can't parse entities: {problem}"
     return None
@@ -818,9 +819,13 @@ def _caption_problem(holder: dict[str, Any]) -> str | None:
         return None
     if len(caption) > 1024:
         return CAPTION_TOO_LONG
-    if holder.get("parse_mode") == "HTML" and (problem := html_problem(caption)):
+    if _is_html(holder.get("parse_mode")) and (problem := html_problem(caption)):
         return f"Bad Request: can't parse entities: {problem}"
     return None
+
+
+def _is_html(parse_mode: Any) -> bool:
+    return isinstance(parse_mode, str) and parse_mode.lower() == "html"
 
 
 def html_problem(text: str) -> str | None:

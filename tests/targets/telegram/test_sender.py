@@ -774,7 +774,12 @@ async def test_5xx_retried_with_backoff(
 ) -> None:
     """Server errors are retried a bounded number of times, with growing delays."""
     fake = FakeTime()
-    bot = make_bot(clock=fake.clock, sleep=fake.sleep, retry=RetryPolicy(base_delay=0.5), jitter=lambda: 0.5)
+    bot = make_bot(
+        clock=fake.clock,
+        sleep=fake.sleep,
+        retry=RetryPolicy(base_delay=0.5),
+        jitter=lambda: 0.5,
+    )
     server.fail_next(description, status=status, times=2)
     result = await dest(bot).async_deliver(html("x"))
     assert result.success

@@ -76,6 +76,7 @@ class TelegramDestination:
         self.disable_notification = disable_notification
         self.send_large_videos_as_documents = send_large_videos_as_documents
         self.on_chat_migrated = on_chat_migrated
+        self._migrated = False
 
     @property
     def destination_id(self) -> str:
@@ -103,8 +104,7 @@ class TelegramDestination:
             new_chat_id,
         )
         self.chat_id = new_chat_id
-        if self.on_chat_migrated is not None:
-            self.on_chat_migrated(self.destination_id, new_chat_id)
+        self._migrated = True
 
     async def async_prepare(self, notification: Notification) -> PreparedMediaSet:
         """Download the notification's media now, before any lock or send slot."""
@@ -114,7 +114,15 @@ class TelegramDestination:
         self, notification: Notification, prepared: PreparedMediaSet | None = None
     ) -> DeliveryResult:
         """Deliver text and media; raise DeliveryError when nothing got through."""
-        return await _Delivery(self, notification, prepared).run()
+        try:
+            return await _Delivery(self, notification, prepared).run()
+        finally:
+            # Told once the delivery is over: storing the new id may reload the
+            # owner, which must not cut this delivery short.
+            if self._migrated:
+                self._migrated = False
+                if self.on_chat_migrated is not None:
+                    self.on_chat_migrated(self.destination_id, int(self.chat_id))
 
 
 class _ChatRefused(Exception):
