@@ -51,8 +51,8 @@ class Kind:
     store_keys: Callable[[ConfigEntry], Iterable[str]] = lambda _entry: ()
     # How a destination of this (target) kind displays text, from its options; used
     # to render for a destination whose entry is not loaded yet.
-    output_format: Callable[[Mapping[str, Any]], OutputFormat] = lambda _options: (
-        OutputFormat.PLAIN
+    output_format: Callable[[Mapping[str, Any]], OutputFormat] = (
+        lambda _options: OutputFormat.PLAIN
     )
 
 
