@@ -32,6 +32,7 @@ from .errors import (
 from .file_cache import FileIdCache
 from .limits import TELEGRAM_RATE_LIMITS, RateLimits, TelegramLimits, limits_for
 from .pacing import ChatPacer
+from .spool import Spool, SpooledFile
 
 _LOGGER = get_logger(__name__)
 
@@ -190,17 +191,28 @@ class TelegramBot:
             chats[chat.id] = RecentChat(chat.id, title, chat.type, thread)
         return list(chats.values())
 
-    async def async_download(self, url: str) -> bytes:
-        """Fetch a media URL through the outbound guard."""
-        result = await async_fetch(
-            self.session,
-            url,
-            max_bytes=self.limits.max_download_bytes,
-            policy=self.url_policy,
-            budget=self.download_timeout,
-            resolver=self.resolver,
-        )
-        return result.data
+    async def async_download(self, url: str) -> bytes | SpooledFile:
+        """Fetch a media URL through the outbound guard.
+
+        Up to MEDIA_MEMORY_BYTES it stays in memory; a larger body is streamed to a
+        temporary file the caller must remove. A failed or cancelled download
+        leaves no file behind.
+        """
+        spool = Spool()
+        try:
+            await async_fetch(
+                self.session,
+                url,
+                max_bytes=self.limits.max_download_bytes,
+                policy=self.url_policy,
+                budget=self.download_timeout,
+                resolver=self.resolver,
+                sink=spool.write,
+            )
+            return await spool.finish()
+        except BaseException:
+            await spool.discard()
+            raise
 
     async def async_call[T](
         self,

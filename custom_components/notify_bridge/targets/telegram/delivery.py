@@ -24,6 +24,7 @@ from .errors import ErrorKind, TelegramSendError
 from .media import format_size
 from .prepare import PreparedMediaSet, async_prepare_media
 from .sending import MediaSending
+from .spool import SpooledFile
 from .text import (
     HTML,
     compose_text,
@@ -162,6 +163,7 @@ class _Delivery(MediaSending):
         self.degraded = False
         self.caption_sent = False
         self.errors: list[str] = []
+        self.spooled: list[SpooledFile] = []
         self.transient = False
         # The longest wait Telegram asked for, for the outbox's next try.
         self.retry_after: float | None = None
@@ -183,6 +185,10 @@ class _Delivery(MediaSending):
                 self.error("nothing to send: empty message and no media")
         except _ChatRefused:
             pass
+        finally:
+            # Temporary files of downloads made here never outlive the delivery.
+            for spooled in self.spooled:
+                await spooled.remove()
         return self._result()
 
     def _result(self) -> DeliveryResult:

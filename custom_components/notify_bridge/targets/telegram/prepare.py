@@ -15,8 +15,9 @@ from ...net import FetchError
 from ...pipeline.models import MediaItem
 from .bot import TelegramBot
 from .media import content_key
+from .spool import SpooledFile
 
-Download = bytes | FetchError
+Download = bytes | SpooledFile | FetchError
 
 
 @dataclass(slots=True)
@@ -33,8 +34,11 @@ class PreparedMediaSet:
         return self.downloads.get(index)
 
     async def async_release(self) -> None:
-        """Drop what was downloaded (nothing may outlive the delivery)."""
-        self.downloads.clear()
+        """Drop what was downloaded; temporary files are removed."""
+        downloads, self.downloads = self.downloads, {}
+        for download in downloads.values():
+            if isinstance(download, SpooledFile):
+                await download.remove()
 
 
 async def async_prepare_media(

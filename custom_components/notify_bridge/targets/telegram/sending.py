@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 import html
 from typing import TYPE_CHECKING, Any
 
-from telegram import InputMediaDocument, InputMediaPhoto, InputMediaVideo, Message
+from telegram import (
+    InputFile,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+)
 
 from ...net import DownloadTooLargeError, FetchError, UrlRefusedError
 from ...pipeline.models import MediaItem, MediaType
@@ -20,6 +27,7 @@ from .media import (
     content_key,
     plan_groups,
 )
+from .spool import SpooledFile
 from .text import html_to_plain, split_caption
 
 if TYPE_CHECKING:
@@ -30,6 +38,8 @@ if TYPE_CHECKING:
 
 # An item known only by identity whose file_id is not (or no longer) cached.
 MEDIA_GONE_REASON = "media no longer available after a restart"
+# What an upload of one item is given: a file_id, bytes, or a file to stream.
+MediaOf = Callable[[PreparedMedia], Any]
 
 
 class MediaSending:
@@ -48,6 +58,8 @@ class MediaSending:
     media_skipped: int
     media_failed: int
     transient: bool
+    # Temporary files of downloads made during the delivery (removed by its end).
+    spooled: list[SpooledFile]
 
     html_mode: bool
     call: Callable[..., Awaitable[Any]]
@@ -124,7 +136,7 @@ class MediaSending:
 
     async def _media_bytes(
         self, index: int, item: MediaItem, *, use_prepared: bool = True
-    ) -> bytes | SkippedMedia | None:
+    ) -> bytes | SpooledFile | SkippedMedia | None:
         if item.data is not None:
             return item.data
         if not item.url:
@@ -138,11 +150,7 @@ class MediaSending:
             self.prepared.get(index, item) if self.prepared and use_prepared else None
         )
         try:
-            if isinstance(ready, FetchError):
-                raise ready
-            return (
-                ready if ready is not None else await self.bot.async_download(item.url)
-            )
+            return await self._download(item.url, ready)
         except DownloadTooLargeError as err:
             return SkippedMedia(index, item, f"too large for Telegram ({err})")
         except FetchError as err:
@@ -151,6 +159,19 @@ class MediaSending:
                 self.transient = True
             self._media_failure(index, item, f"download failed: {err}")
             return None
+
+    async def _download(
+        self, url: str, ready: bytes | SpooledFile | FetchError | None
+    ) -> bytes | SpooledFile:
+        """Return what `async_prepare` fetched (or raise its error), else fetch now."""
+        if isinstance(ready, FetchError):
+            raise ready
+        if ready is not None:
+            return ready
+        body = await self.bot.async_download(url)
+        if isinstance(body, SpooledFile):
+            self.spooled.append(body)
+        return body
 
     def _media_failure(self, index: int, item: MediaItem, reason: str) -> None:
         self.media_failed += 1
@@ -227,7 +248,7 @@ class MediaSending:
         self.error(f"media {item.index + 1}: cached file_id stale, uploading again")
         if item.cache_key:
             self.bot.cache.invalidate(item.cache_key)
-        if item.data is not None:
+        if item.data is not None or item.file is not None:
             return item.without_file_id()
         outcome = await self._prepare(item.index, item.item, use_cache=False)
         if isinstance(outcome, SkippedMedia):
@@ -238,7 +259,16 @@ class MediaSending:
     async def _media_call(
         self, item: PreparedMedia, caption: str | None, parse_mode: str | None
     ) -> Message:
-        media: Any = item.file_id if item.file_id is not None else item.data
+        async with _upload_sources([item]) as media_of:
+            return await self._media_send(item, caption, parse_mode, media_of)
+
+    async def _media_send(
+        self,
+        item: PreparedMedia,
+        caption: str | None,
+        parse_mode: str | None,
+        media_of: MediaOf,
+    ) -> Message:
         kwargs: dict[str, Any] = {
             "caption": caption,
             "parse_mode": parse_mode if caption else None,
@@ -246,16 +276,19 @@ class MediaSending:
         if item.file_id is None:
             kwargs["filename"] = item.filename
         bot = self.bot.bot
+        # `media_of` is called per attempt: a file is read again from its start.
         if item.kind is MediaType.PHOTO:
-            return await self.call(lambda c: bot.send_photo(photo=media, **kwargs, **c))
+            return await self.call(
+                lambda c: bot.send_photo(photo=media_of(item), **kwargs, **c)
+            )
         if item.kind is MediaType.VIDEO:
             return await self.call(
                 lambda c: bot.send_video(
-                    video=media, supports_streaming=True, **kwargs, **c
+                    video=media_of(item), supports_streaming=True, **kwargs, **c
                 )
             )
         return await self.call(
-            lambda c: bot.send_document(document=media, **kwargs, **c)
+            lambda c: bot.send_document(document=media_of(item), **kwargs, **c)
         )
 
     async def _send_group(self, group: list[PreparedMedia], caption: str) -> None:
@@ -302,15 +335,20 @@ class MediaSending:
     async def _group_call(
         self, group: list[PreparedMedia], caption: str | None
     ) -> tuple[Message, ...]:
-        media = [
-            _input_media(item, caption if i == 0 else None, self.parse_mode)
-            for i, item in enumerate(group)
-        ]
-        # Telegram counts every item of an album as one message of the chat.
-        return await self.call(
-            lambda c: self.bot.bot.send_media_group(media=media, **c),
-            weight=len(media),
-        )
+        def media(media_of: MediaOf) -> list[Any]:
+            return [
+                _input_media(
+                    item, caption if i == 0 else None, self.parse_mode, media_of
+                )
+                for i, item in enumerate(group)
+            ]
+
+        async with _upload_sources(group) as media_of:
+            # Telegram counts every item of an album as one message of the chat.
+            return await self.call(
+                lambda c: self.bot.bot.send_media_group(media=media(media_of), **c),
+                weight=len(group),
+            )
 
     def _delivered(
         self, item: PreparedMedia, message: Message, *, count_message: bool = True
@@ -322,7 +360,7 @@ class MediaSending:
             return
         file_id = _file_id(message, item.kind)
         if file_id is not None:
-            size = len(item.data or b"")
+            size = item.file.size if item.file else len(item.data or b"")
             self.bot.cache.put(item.cache_key, file_id, item.kind.value, size)
 
     # ---- skipped media -------------------------------------------------------------
@@ -375,10 +413,41 @@ class MediaSending:
         return text, "HTML"
 
 
+@asynccontextmanager
+async def _upload_sources(items: Sequence[PreparedMedia]) -> AsyncIterator[MediaOf]:
+    """Yield what to upload for each item; files are streamed, never read whole.
+
+    A spooled file is opened (in a worker thread) for the call and closed after;
+    each attempt rewinds it, so a retried upload sends the whole file again.
+    """
+    handles = {
+        item.index: await item.file.open()
+        for item in items
+        if item.file_id is None and item.file is not None
+    }
+
+    def media_of(item: PreparedMedia) -> Any:
+        if item.file_id is not None:
+            return item.file_id
+        handle = handles.get(item.index)
+        if handle is None:
+            return item.data
+        handle.seek(0)
+        return InputFile(
+            handle, filename=item.filename, attach=True, read_file_handle=False
+        )
+
+    try:
+        yield media_of
+    finally:
+        for handle in handles.values():
+            await asyncio.to_thread(handle.close)
+
+
 def _input_media(
-    item: PreparedMedia, caption: str | None, parse_mode: str | None
+    item: PreparedMedia, caption: str | None, parse_mode: str | None, media_of: MediaOf
 ) -> InputMediaPhoto | InputMediaVideo | InputMediaDocument:
-    media: Any = item.file_id if item.file_id is not None else item.data
+    media: Any = media_of(item)
     filename = None if item.file_id is not None else item.filename
     kwargs: dict[str, Any] = {
         "caption": caption,
