@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # An item known only by identity whose file_id is not (or no longer) cached.
 MEDIA_GONE_REASON = "media no longer available after a restart"
 # What an upload of one item is given: a file_id, bytes, or a file to stream.
-MediaOf = Callable[[PreparedMedia], Any]
+MediaOf = Callable[..., Any]
 
 
 class MediaSending:
@@ -426,15 +426,16 @@ async def _upload_sources(items: Sequence[PreparedMedia]) -> AsyncIterator[Media
         if item.file_id is None and item.file is not None
     }
 
-    def media_of(item: PreparedMedia) -> Any:
+    def media_of(item: PreparedMedia, attach: bool = False) -> Any:
         if item.file_id is not None:
             return item.file_id
         handle = handles.get(item.index)
         if handle is None:
             return item.data
         handle.seek(0)
+        # In an album a file is a part the media list points at (attach://).
         return InputFile(
-            handle, filename=item.filename, attach=True, read_file_handle=False
+            handle, filename=item.filename, attach=attach, read_file_handle=False
         )
 
     try:
@@ -447,7 +448,7 @@ async def _upload_sources(items: Sequence[PreparedMedia]) -> AsyncIterator[Media
 def _input_media(
     item: PreparedMedia, caption: str | None, parse_mode: str | None, media_of: MediaOf
 ) -> InputMediaPhoto | InputMediaVideo | InputMediaDocument:
-    media: Any = media_of(item)
+    media: Any = media_of(item, True)
     filename = None if item.file_id is not None else item.filename
     kwargs: dict[str, Any] = {
         "caption": caption,
