@@ -26,7 +26,6 @@ from .prepare import PreparedMediaSet, async_prepare_media
 from .sending import MediaSending
 from .spool import SpooledFile
 from .text import (
-    HTML,
     compose_text,
     html_to_plain,
     resolve_parse_mode,
@@ -167,11 +166,6 @@ class _Delivery(MediaSending):
         self.transient = False
         # The longest wait Telegram asked for, for the outbox's next try.
         self.retry_after: float | None = None
-
-    @property
-    def html_mode(self) -> bool:
-        """Return whether text goes out as Telegram HTML."""
-        return self.parse_mode == HTML
 
     # ---- outcome -----------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from .media import (
     plan_groups,
 )
 from .spool import SpooledFile
-from .text import html_to_plain, split_caption
+from .text import HTML, html_to_plain, split_caption
 
 if TYPE_CHECKING:
     from .bot import TelegramBot
@@ -61,12 +61,16 @@ class MediaSending:
     # Temporary files of downloads made during the delivery (removed by its end).
     spooled: list[SpooledFile]
 
-    html_mode: bool
     call: Callable[..., Awaitable[Any]]
     error: Callable[[str], None]
     failed_call: Callable[[str, TelegramSendError], None]
     formatting_refused: Callable[[str, TelegramSendError], None]
     send_text: Callable[[str], Awaitable[None]]
+
+    @property
+    def html_mode(self) -> bool:
+        """Return whether text goes out as Telegram HTML."""
+        return self.parse_mode == HTML
 
     # ---- preparation -------------------------------------------------------------
 
@@ -88,8 +92,8 @@ class MediaSending:
             if item.note:
                 self.error(f"media {item.index + 1}: {item.note}")
         await self._send_prepared(prepared, caption)
-        for item in skipped:
-            await self._send_skipped(item)
+        for skip in skipped:
+            await self._send_skipped(skip)
         if not self.caption_sent:
             if self.text:
                 await self.send_text(self.text)
