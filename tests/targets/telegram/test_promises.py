@@ -21,6 +21,7 @@ import pytest
 from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.models import (
+    DeliveryError,
     DeliveryResult,
     DispatchStatus,
     MediaItem,
@@ -387,3 +388,52 @@ def test_dispatch_statuses(
     )
     assert summary.status is status
     assert summary.as_dict()["status"] == status.value
+
+
+async def test_migration_followed_once_not_in_a_loop(
+    server: FakeTelegramServer, make_bot: Callable[..., TelegramBot]
+) -> None:
+    """A chat that answers migrate_to again after moving is refused, not chased."""
+    server.migrate_chat(-42, -100)
+    server.migrate_chat(-100, -42)  # hostile: points back
+    target = dest(make_bot(), -42)
+    with pytest.raises(DeliveryError) as err:
+        await target.async_deliver(Notification("x"))
+    assert err.value.permanent
+    assert len(server.calls) == 2
+
+
+async def test_failed_upload_lets_the_waiting_chat_upload(
+    server: FakeTelegramServer, make_bot: Callable[..., TelegramBot]
+) -> None:
+    """When the chat that uploads fails, the chat that waited uploads itself."""
+    server.missing_chats.add("1")
+    bot = make_bot()
+    album = photos(2)
+    first, second = await asyncio.gather(
+        dest(bot, 1, "d1").async_deliver(Notification("x", media=album)),
+        dest(bot, 2, "d2").async_deliver(Notification("x", media=album)),
+        return_exceptions=True,
+    )
+    assert isinstance(first, DeliveryError)
+    assert isinstance(second, DeliveryResult) and second.media_delivered == 2
+
+
+async def test_cancelled_upload_releases_waiters(
+    server: FakeTelegramServer, make_bot: Callable[..., TelegramBot]
+) -> None:
+    """A delivery cancelled mid-upload (its timeout) does not strand the others."""
+    bot = make_bot()
+    album = photos(2)
+    server.hang_next(5.0, method="sendMediaGroup")
+    stuck = asyncio.create_task(
+        dest(bot, 1, "d1").async_deliver(Notification("x", media=album))
+    )
+    await asyncio.sleep(0.2)
+    waiting = asyncio.create_task(
+        dest(bot, 2, "d2").async_deliver(Notification("x", media=album))
+    )
+    await asyncio.sleep(0.1)
+    stuck.cancel()
+    result = await asyncio.wait_for(waiting, 3.0)
+    assert result.media_delivered == 2

@@ -11,12 +11,12 @@ from aiohttp import ClientSession
 import pytest
 
 from custom_components.notify_bridge.net import UrlPolicy
+from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.models import (
     MediaItem,
     MediaType,
     Notification,
 )
-from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.targets.telegram import (
     SELF_HOSTED_LIMITS,
     RetryPolicy,

@@ -229,7 +229,10 @@ class _Delivery(MediaSending):
         try:
             return await self._paced(make, weight)
         except TelegramSendError as err:
-            if err.kind is not ErrorKind.MIGRATED or err.migrate_to is None:
+            # Followed once per call: a chat that keeps "moving" is refused.
+            if err.kind is not ErrorKind.MIGRATED or not isinstance(
+                err.migrate_to, int
+            ):
                 raise
             self.dest.migrate(err.migrate_to)
             return await self._paced(make, weight)

@@ -215,15 +215,19 @@ class MediaSending:
     ) -> None:
         parse_mode = None if plain else self.parse_mode
         (item,), claimed = await self._share_uploads([item])
+        failure: TelegramSendError | None = None
         try:
             message = await self._media_call(item, caption, parse_mode)
+            self._delivered(item, message)
         except TelegramSendError as err:
+            failure = err
+        finally:
+            # Released whatever happens (a cancelled delivery included), and before
+            # a retry of the same content would wait for it.
             self.bot.uploads.release(claimed)
-            await self._single_failed(item, caption, parse_mode, err)
-            return
-        self._delivered(item, message)
-        self.bot.uploads.release(claimed)
-        if caption:
+        if failure is not None:
+            await self._single_failed(item, caption, parse_mode, failure)
+        elif caption:
             self.caption_sent = True
 
     async def _single_failed(
@@ -300,13 +304,17 @@ class MediaSending:
         group, claimed = await self._share_uploads(group)
         try:
             messages = await self._group_call(group, first_caption)
+            for item, message in zip(group, messages, strict=False):
+                self._delivered(item, message, count_message=False)
         except TelegramSendError as err:
+            failure: TelegramSendError | None = err
+        else:
+            failure = None
+        finally:
             self.bot.uploads.release(claimed)
-            await self._group_failed(group, first_caption, err)
+        if failure is not None:
+            await self._group_failed(group, first_caption, failure)
             return
-        for item, message in zip(group, messages, strict=False):
-            self._delivered(item, message, count_message=False)
-        self.bot.uploads.release(claimed)
         self.messages_sent += len(messages)
         if first_caption:
             self.caption_sent = True
