@@ -172,6 +172,7 @@ class FakeTelegramServer:
         self.migrated_chats: dict[str, int] = {}
         # Seconds each media download takes (a slow media server).
         self.media_delay = 0.0
+        self.media_requests = 0
         self.updates: list[dict[str, Any]] = []
         self.webhook_url = ""
         self.commands: list[dict[str, Any]] = []
@@ -309,6 +310,7 @@ class FakeTelegramServer:
         if name not in self.media:
             raise web.HTTPNotFound
         data, content_type = self.media[name]
+        self.media_requests += 1
         if self.media_delay:
             await asyncio.sleep(self.media_delay)
         return web.Response(body=data, content_type=content_type)

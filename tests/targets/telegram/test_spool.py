@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 import hashlib
 from pathlib import Path
@@ -33,6 +34,16 @@ from tests.fakes.telegram_server import FakeTelegramServer
 LOOPBACK = UrlPolicy(allowlist=("127.0.0.1/32",))
 
 
+def leftovers(directory: Path) -> list[Path]:
+    """Return what is left in a directory (a helper: tests must not block)."""
+    return list(directory.iterdir())
+
+
+def read(path: str) -> bytes:
+    """Return a file's content."""
+    return Path(path).read_bytes()
+
+
 @pytest.fixture
 def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Send temporary files to a directory the test can look into."""
@@ -54,7 +65,7 @@ async def test_spool_stays_in_memory_when_small(temp_dir: Path) -> None:
     await spool.write(b"x" * 60)
     await spool.write(b"y" * 40)
     assert await spool.finish() == b"x" * 60 + b"y" * 40
-    assert list(temp_dir.iterdir()) == []
+    assert leftovers(temp_dir) == []
 
 
 async def test_spool_moves_large_body_to_disk(temp_dir: Path) -> None:
@@ -65,11 +76,11 @@ async def test_spool_moves_large_body_to_disk(temp_dir: Path) -> None:
         await spool.write(body[start : start + 50])
     spooled = await spool.finish()
     assert isinstance(spooled, SpooledFile)
-    assert Path(spooled.path).read_bytes() == body
+    assert read(spooled.path) == body
     assert spooled.size == len(body)
     assert spooled.sha256 == hashlib.sha256(body).hexdigest()
     await spooled.remove()
-    assert list(temp_dir.iterdir()) == []
+    assert leftovers(temp_dir) == []
 
 
 async def test_discard_leaves_nothing(temp_dir: Path) -> None:
@@ -78,7 +89,7 @@ async def test_discard_leaves_nothing(temp_dir: Path) -> None:
     await spool.write(b"z" * 100)
     assert spool.path is not None
     await spool.discard()
-    assert list(temp_dir.iterdir()) == []
+    assert leftovers(temp_dir) == []
 
 
 def _bot(
@@ -126,7 +137,7 @@ async def test_large_video_uploaded_from_temp_file(
     assert summary.status.value == "ok"
     (call,) = server.calls_to("sendVideo")
     assert call.files["video"] == video
-    assert list(temp_dir.iterdir()) == []
+    assert leftovers(temp_dir) == []
 
 
 async def test_too_large_after_spilling_leaves_no_file(
@@ -145,4 +156,60 @@ async def test_too_large_after_spilling_leaves_no_file(
             await bot.async_close()
     assert result.media_skipped == 1
     assert server.calls_to("sendVideo") == []
-    assert list(temp_dir.iterdir()) == []
+    assert leftovers(temp_dir) == []
+
+
+async def test_same_large_video_to_three_chats_downloads_once(
+    server: FakeTelegramServer, temp_dir: Path
+) -> None:
+    """Three chats at once: one download, one temp file, one upload; then no file."""
+    video = b"w" * (11 * MB)
+    url = server.add_media("shared.mp4", video, "video/mp4")
+    async with ClientSession() as session:
+        bot = _bot(server, session)
+        try:
+            targets = [
+                TelegramDestination(bot, destination_id=f"d{c}", name="D", chat_id=c)
+                for c in (1, 2, 3)
+            ]
+            item = MediaItem(MediaType.VIDEO, url=url)
+            summary = await Dispatcher().async_dispatch(
+                [(t, Notification("v", media=(item,))) for t in targets]
+            )
+            assert len(bot.downloads) == 0
+        finally:
+            await bot.async_close()
+    assert summary.status.value == "ok"
+    assert server.media_requests == 1
+    assert server.uploaded_bytes == len(video)
+    assert len(server.calls_to("sendVideo")) == 3
+    assert leftovers(temp_dir) == []
+
+
+async def test_shared_download_survives_one_holder_leaving(temp_dir: Path) -> None:
+    """A holder cancelled mid-download does not cancel it for the others."""
+    from custom_components.notify_bridge.targets.telegram.downloads import (
+        SharedDownloads,
+    )
+
+    started = asyncio.Event()
+    finish = asyncio.Event()
+    calls: list[str] = []
+
+    async def fetch(url: str) -> bytes:
+        calls.append(url)
+        started.set()
+        await finish.wait()
+        return b"body"
+
+    shared = SharedDownloads(fetch)
+    first = asyncio.create_task(shared.acquire("u"))
+    await started.wait()
+    second = asyncio.create_task(shared.acquire("u"))
+    await asyncio.sleep(0)
+    first.cancel()
+    await shared.release("u")
+    finish.set()
+    assert await second == b"body"
+    await shared.release("u")
+    assert calls == ["u"] and len(shared) == 0

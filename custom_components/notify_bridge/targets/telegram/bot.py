@@ -23,6 +23,7 @@ from telegram.request import HTTPXRequest
 from ...net import Resolver, UrlPolicy, async_fetch, default_resolver
 from ...pipeline.log import get_logger
 from ...pipeline.policy import RetryPolicy
+from .downloads import SharedDownloads
 from .errors import (
     ErrorKind,
     TelegramSendError,
@@ -138,6 +139,7 @@ class TelegramBot:
         self.retry = retry or RetryPolicy()
         self.cache = file_cache if file_cache is not None else FileIdCache()
         self.uploads = UploadsInFlight()
+        self.downloads = SharedDownloads(self.async_download)
         self.url_policy = url_policy or UrlPolicy()
         self.resolver = resolver
         self.download_timeout = download_timeout

@@ -2,7 +2,8 @@
 
 A slow media server must not hold a destination's lock or a process-wide send slot,
 so the pipeline asks a destination to prepare first; the delivery then only uploads.
-Items Telegram already has (a cached file_id) and items with bytes are not fetched.
+Items Telegram already has (a cached file_id) and items with bytes are not fetched,
+and deliveries of one bot share a download of the same URL (`downloads.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from ...net import FetchError
 from ...pipeline.models import MediaItem
 from .bot import TelegramBot
+from .downloads import SharedDownloads
 from .media import content_key
 from .spool import SpooledFile
 
@@ -26,6 +28,9 @@ class PreparedMediaSet:
 
     items: tuple[MediaItem, ...] = ()
     downloads: dict[int, Download] = field(default_factory=dict)
+    # The shared downloads this set holds (released with it).
+    shared: SharedDownloads | None = None
+    urls: list[str] = field(default_factory=list)
 
     def get(self, index: int, item: MediaItem) -> Download | None:
         """Return the download of an item, if this set prepared that very item."""
@@ -34,26 +39,32 @@ class PreparedMediaSet:
         return self.downloads.get(index)
 
     async def async_release(self) -> None:
-        """Drop what was downloaded; temporary files are removed."""
-        downloads, self.downloads = self.downloads, {}
-        for download in downloads.values():
-            if isinstance(download, SpooledFile):
-                await download.remove()
+        """Let go of what was downloaded; the last holder removes temporary files."""
+        urls, self.urls, self.downloads = self.urls, [], {}
+        if self.shared is not None:
+            for url in urls:
+                await self.shared.release(url)
 
 
 async def async_prepare_media(
     bot: TelegramBot, media: Sequence[MediaItem]
 ) -> PreparedMediaSet:
     """Download every item that needs its bytes, concurrently; never raises for one."""
-    prepared = PreparedMediaSet(items=tuple(media))
+    prepared = PreparedMediaSet(items=tuple(media), shared=bot.downloads)
     wanted = [
-        (index, item)
+        (index, item.url)
         for index, item in enumerate(media)
         if item.data is None and item.url and not _cached(bot, item)
     ]
     if not wanted:
         return prepared
-    results = await asyncio.gather(*(_fetch(bot, item.url or "") for _, item in wanted))
+    try:
+        results = await asyncio.gather(
+            *(_fetch(prepared, bot.downloads, url) for _, url in wanted)
+        )
+    except BaseException:
+        await prepared.async_release()
+        raise
     for (index, _), result in zip(wanted, results, strict=True):
         prepared.downloads[index] = result
     return prepared
@@ -64,8 +75,13 @@ def _cached(bot: TelegramBot, item: MediaItem) -> bool:
     return key is not None and key in bot.cache
 
 
-async def _fetch(bot: TelegramBot, url: str) -> Download:
+async def _fetch(
+    prepared: PreparedMediaSet, shared: SharedDownloads, url: str
+) -> Download:
+    # Recorded in the same step as `acquire` takes its hold (no await between), so
+    # exactly what was acquired is released, even when cancelled early.
+    prepared.urls.append(url)
     try:
-        return await bot.async_download(url)
+        return await shared.acquire(url)
     except FetchError as err:
         return err
