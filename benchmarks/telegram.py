@@ -7,7 +7,8 @@
     429 answers (pacing is proactive, so the target is 0);
 (c) `fanout_upload_bytes_ratio`: the same new 10-photo album to 3 chats at once,
     bytes uploaded divided by the bytes of the album to 1 chat (target 1.0: uploads
-    in flight are shared);
+    in flight are shared; `fanout_url_downloads_ratio` the same for media URLs:
+    downloads are shared too);
 (d) `group_album_429s`: 25 photos to a group with the limits on (an album of N
     counts as N messages; target 0);
 (e) `timeout_duplicates`: sends whose answer is lost after delivery (text, photo,
@@ -38,13 +39,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
+from custom_components.notify_bridge.net import UrlPolicy
+from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.models import (
     MediaItem,
     MediaType,
     Notification,
     OutputFormat,
 )
-from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.targets.telegram import (
     TELEGRAM_RATE_LIMITS,
     RateLimits,
@@ -200,11 +202,39 @@ async def fanout(session: aiohttp.ClientSession) -> dict[str, float]:
                 await bot.async_close()
             assert len(server.calls_to("sendMediaGroup")) == len(chats)
             uploaded.append(server.uploaded_bytes)
+    downloads = [await _url_fanout(session, chats) for chats in ((11,), (21, 22, 23))]
     return {
         "fanout_one_chat_bytes": uploaded[0],
         "fanout_three_chats_bytes": uploaded[1],
         "fanout_upload_bytes_ratio": round(uploaded[1] / uploaded[0], 4),
+        "fanout_url_downloads_ratio": round(downloads[1] / downloads[0], 4),
     }
+
+
+async def _url_fanout(session: aiohttp.ClientSession, chats: tuple[int, ...]) -> int:
+    """The same album of media URLs to `chats` at once; return media downloads."""
+    async with FakeTelegramServer() as server:
+        urls = [
+            server.add_media(f"p{i}.jpg", noise_jpeg(700 + i, 320, 240))
+            for i in range(10)
+        ]
+        album = tuple(MediaItem(MediaType.PHOTO, url=url) for url in urls)
+        bot = TelegramBot(
+            server.token, session=session, api_base_url=server.api_root,
+            url_policy=UrlPolicy(allowlist=("127.0.0.1/32",)),
+        )  # fmt: skip
+        dests = [
+            TelegramDestination(bot, destination_id=str(c), name=str(c), chat_id=c)
+            for c in chats
+        ]
+        try:
+            await Dispatcher().async_dispatch(
+                [(d, Notification("album", media=album)) for d in dests]
+            )
+        finally:
+            await bot.async_close()
+        assert len(server.calls_to("sendMediaGroup")) == len(chats)
+        return server.media_requests
 
 
 async def group_album(session: aiohttp.ClientSession) -> dict[str, float]:
