@@ -213,3 +213,25 @@ async def test_shared_download_survives_one_holder_leaving(temp_dir: Path) -> No
     assert await second == b"body"
     await shared.release("u")
     assert calls == ["u"] and len(shared) == 0
+
+
+async def test_album_of_large_videos_streams_each_file(
+    server: FakeTelegramServer, temp_dir: Path
+) -> None:
+    """Two videos over the memory bound go as one album, each from its file."""
+    bodies = [bytes([i]) * (11 * MB) for i in (1, 2)]
+    urls = [server.add_media(f"v{i}.mp4", b, "video/mp4") for i, b in enumerate(bodies)]
+    async with ClientSession() as session:
+        bot = _bot(server, session)
+        try:
+            target = TelegramDestination(bot, destination_id="d", name="D", chat_id=42)
+            items = tuple(MediaItem(MediaType.VIDEO, url=u) for u in urls)
+            summary = await Dispatcher().async_dispatch(
+                [(target, Notification("two", media=items))]
+            )
+        finally:
+            await bot.async_close()
+    assert summary.status.value == "ok"
+    (call,) = server.calls_to("sendMediaGroup")
+    assert sorted(call.files.values()) == sorted(bodies)
+    assert leftovers(temp_dir) == []
