@@ -6,9 +6,9 @@ import asyncio
 import time
 
 from homeassistant.core import HomeAssistant, ServiceCall
-from pytest_homeassistant_custom_component.common import async_capture_events
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
