@@ -4,7 +4,15 @@
     cache should make the second time 0);
 (b) 300 messages to 3 chats (one a group) through the fake that enforces Telegram's
     flood limits: wall time divided by the minimum the limits allow, and the number of
-    429 answers (pacing is proactive, so the target is 0).
+    429 answers (pacing is proactive, so the target is 0);
+(c) `fanout_upload_bytes_ratio`: the same new 10-photo album to 3 chats at once,
+    bytes uploaded divided by the bytes of the album to 1 chat (target 1.0: uploads
+    in flight are shared; `fanout_url_downloads_ratio` the same for media URLs:
+    downloads are shared too);
+(d) `group_album_429s`: 25 photos to a group with the limits on (an album of N
+    counts as N messages; target 0);
+(e) `timeout_duplicates`: sends whose answer is lost after delivery (text, photo,
+    album), extra copies that reached the chat (target 0).
 
 Durations of the flood limits are scaled by TIME_SCALE for both the sender and the
 fake, and the minimum is computed for the same scaled limits, so the ratio is honest.
@@ -31,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
+from custom_components.notify_bridge.net import UrlPolicy
+from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.models import (
     MediaItem,
     MediaType,
@@ -163,14 +173,141 @@ async def paced_messages(session: aiohttp.ClientSession) -> dict[str, float]:
         }
 
 
+def photo_album(count: int, seed: int = 100) -> tuple[MediaItem, ...]:
+    """Return `count` new photos (bytes, no identity: keyed by content hash)."""
+    return tuple(
+        MediaItem(MediaType.PHOTO, data=noise_jpeg(seed + i, 320, 240))
+        for i in range(count)
+    )
+
+
+async def fanout(session: aiohttp.ClientSession) -> dict[str, float]:
+    """The same new album to 1 chat, then (a fresh bot) to 3 chats at once."""
+    uploaded: list[int] = []
+    for chats in ((11,), (21, 22, 23)):
+        album = photo_album(10)
+        async with FakeTelegramServer() as server:
+            bot = TelegramBot(
+                server.token, session=session, api_base_url=server.api_root
+            )
+            dests = [
+                TelegramDestination(bot, destination_id=str(c), name=str(c), chat_id=c)
+                for c in chats
+            ]
+            try:
+                await Dispatcher().async_dispatch(
+                    [(d, Notification("album", media=album)) for d in dests]
+                )
+            finally:
+                await bot.async_close()
+            assert len(server.calls_to("sendMediaGroup")) == len(chats)
+            uploaded.append(server.uploaded_bytes)
+    downloads = [await _url_fanout(session, chats) for chats in ((11,), (21, 22, 23))]
+    return {
+        "fanout_one_chat_bytes": uploaded[0],
+        "fanout_three_chats_bytes": uploaded[1],
+        "fanout_upload_bytes_ratio": round(uploaded[1] / uploaded[0], 4),
+        "fanout_url_downloads_ratio": round(downloads[1] / downloads[0], 4),
+    }
+
+
+async def _url_fanout(session: aiohttp.ClientSession, chats: tuple[int, ...]) -> int:
+    """The same album of media URLs to `chats` at once; return media downloads."""
+    async with FakeTelegramServer() as server:
+        urls = [
+            server.add_media(f"p{i}.jpg", noise_jpeg(700 + i, 320, 240))
+            for i in range(10)
+        ]
+        album = tuple(MediaItem(MediaType.PHOTO, url=url) for url in urls)
+        bot = TelegramBot(
+            server.token, session=session, api_base_url=server.api_root,
+            url_policy=UrlPolicy(allowlist=("127.0.0.1/32",)),
+        )  # fmt: skip
+        dests = [
+            TelegramDestination(bot, destination_id=str(c), name=str(c), chat_id=c)
+            for c in chats
+        ]
+        try:
+            await Dispatcher().async_dispatch(
+                [(d, Notification("album", media=album)) for d in dests]
+            )
+        finally:
+            await bot.async_close()
+        assert len(server.calls_to("sendMediaGroup")) == len(chats)
+        return server.media_requests
+
+
+async def group_album(session: aiohttp.ClientSession) -> dict[str, float]:
+    """25 photos to a group through the fake enforcing the (scaled) limits."""
+    limits = TELEGRAM_RATE_LIMITS.scaled(TIME_SCALE)
+    fake_limits = FakeRateLimits(
+        per_chat_interval=limits.per_chat_interval,
+        group_max=limits.group_max,
+        group_window=limits.group_window,
+        global_max=limits.global_max,
+        global_window=limits.global_window,
+    )
+    async with FakeTelegramServer(
+        enforce_limits=True, rate_limits=fake_limits
+    ) as server:
+        bot = TelegramBot(
+            server.token, session=session, api_base_url=server.api_root,
+            rate_limits=limits,
+        )  # fmt: skip
+        dest = TelegramDestination(bot, destination_id="g", name="g", chat_id=-1009)
+        started = time.perf_counter()
+        try:
+            result = await dest.async_deliver(
+                Notification("25 photos", media=photo_album(25, seed=300))
+            )
+        finally:
+            await bot.async_close()
+        return {
+            "group_album_items_delivered": result.media_delivered,
+            "group_album_seconds": round(time.perf_counter() - started, 3),
+            "group_album_429s": server.rate_limited,
+        }
+
+
+async def timeouts(session: aiohttp.ClientSession) -> dict[str, int]:
+    """Each kind of send delivered but its answer lost: copies beyond the first."""
+    cases = {
+        "sendMessage": Notification("hello"),
+        "sendPhoto": Notification("one", media=photo_album(1, seed=500)),
+        "sendMediaGroup": Notification("three", media=photo_album(3, seed=600)),
+    }
+    duplicates = unconfirmed = 0
+    for method, notification in cases.items():
+        async with FakeTelegramServer() as server:
+            bot = TelegramBot(
+                server.token, session=session, api_base_url=server.api_root,
+                request_timeout=0.3,
+            )  # fmt: skip
+            server.deliver_then_hang(1.0, method=method)
+            dest = TelegramDestination(bot, destination_id="t", name="t", chat_id=5)
+            try:
+                summary = await Dispatcher().async_dispatch([(dest, notification)])
+            finally:
+                await bot.async_close()
+            duplicates += len(server.calls_to(method)) - 1
+            unconfirmed += sum(r.unconfirmed for r in summary.results)
+    return {"timeout_duplicates": duplicates, "timeout_unconfirmed": unconfirmed}
+
+
 async def main() -> None:
-    """Run both parts and print the figures."""
+    """Run every part and print the figures."""
     async with aiohttp.ClientSession() as session:
         album = await album_twice(session)
         print("album:", album)
         paced = await paced_messages(session)
         print("pacing:", paced)
-    print(json.dumps({**album, **paced}))
+        spread = await fanout(session)
+        print("fanout:", spread)
+        group = await group_album(session)
+        print("group album:", group)
+        lost = await timeouts(session)
+        print("lost answers:", lost)
+    print(json.dumps({**album, **paced, **spread, **group, **lost}))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ import time
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.const import DOMAIN, EVENT_DISPATCHED
 
 from .conftest import DEMO_DESTINATION_ID, DEMO_ENTITY, destination
 
@@ -81,9 +82,13 @@ async def test_send_response(
 async def test_one_failing_destination_is_partial(
     hass: HomeAssistant, setup_integration: None, legacy_notify_calls: list
 ) -> None:
-    """One working and one failing destination: partial, with the error kept."""
+    """One working destination and one kept in the outbox: queued, error kept."""
+    events = async_capture_events(hass, EVENT_DISPATCHED)
     response = await send(hass, entity_id=[PHONE_ENTITY, BROKEN_ENTITY], message="x")
-    assert response["status"] == "partial"
+    # Nothing failed for good: the rest waits in the outbox and will arrive.
+    assert response["status"] == "queued"
+    await hass.async_block_till_done()
+    assert [event.data["status"] for event in events] == ["queued"]
     assert response["summary"]["delivered"] == 1
     assert response["summary"]["failed"] == 1
     # A failing service may recover: retried, then kept in the outbox, in order.

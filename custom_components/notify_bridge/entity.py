@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, SIGNAL_DESTINATION_UPDATED, SIGNAL_SOURCE_UPDATED
 from .hub import DATA_HUB, DestinationRuntime, NotifyBridgeConfigEntry, TargetRuntime
-from .pipeline.models import DispatchSummary, Notification
+from .pipeline.models import DispatchSummary, Notification, OutputFormat
 
 
 def raise_if_lost(summary: DispatchSummary) -> None:
@@ -84,8 +84,9 @@ class DestinationEntity(Entity):
         pipeline = self.hass.data[DATA_HUB].pipeline
         summary = await pipeline.async_send(
             [self.runtime.destination.destination_id],
-            lambda dest: Notification(
-                message=message, title=title, output_format=dest.output_format
+            # notify.send_message text is plain text, never markup.
+            lambda _dest: Notification(
+                message=message, title=title, output_format=OutputFormat.PLAIN
             ),
             respect_quiet_hours=respect_quiet_hours,
         )

@@ -30,6 +30,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Resolves (host, port) to the addresses a connection could go to.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+# Receives a body chunk by chunk instead of it being held in memory.
+Sink = Callable[[bytes], Awaitable[None]]
 
 # Cloud metadata endpoints: refused even when private addresses are allowed, because
 # they hand out credentials; only an explicit allowlist entry lets them through. The
@@ -387,13 +389,18 @@ async def async_fetch(
     budget: float = DEFAULT_TIMEOUT,
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     resolver: Resolver = default_resolver,
+    sink: Sink | None = None,
 ) -> FetchResult:
-    """Download `url` through the guard, within `budget` seconds and `max_bytes`."""
+    """Download `url` through the guard, within `budget` seconds and `max_bytes`.
+
+    With a `sink` the body goes there chunk by chunk (`data` is then empty), so a
+    large file need not fit in memory; the bound and the budget hold the same.
+    """
     policy = policy or UrlPolicy()
     try:
         async with asyncio.timeout(budget):
             return await _fetch_following_redirects(
-                session, URL(url), max_bytes, policy, max_redirects, resolver
+                session, URL(url), max_bytes, policy, max_redirects, resolver, sink
             )
     except TimeoutError as err:
         raise FetchTimeoutError(f"fetch took longer than {budget:g} s") from err
@@ -410,6 +417,7 @@ async def _fetch_following_redirects(
     policy: UrlPolicy,
     max_redirects: int,
     resolver: Resolver,
+    sink: Sink | None = None,
 ) -> FetchResult:
     # Redirects are followed here, not by aiohttp, so each hop is checked first.
     for _hop in range(max_redirects + 1):
@@ -420,7 +428,7 @@ async def _fetch_following_redirects(
                 continue
             if response.status >= 400:
                 raise FetchFailedError(f"HTTP {response.status} from {url.host}")
-            data = await _read_bounded(response, max_bytes)
+            data = await _read_bounded(response, max_bytes, sink)
             return FetchResult(data, response.content_type, str(url))
     raise FetchFailedError(f"more than {max_redirects} redirects")
 
@@ -451,15 +459,22 @@ def _redirect_target(url: URL, response: aiohttp.ClientResponse) -> URL:
     return target
 
 
-async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+async def _read_bounded(
+    response: aiohttp.ClientResponse, max_bytes: int, sink: Sink | None = None
+) -> bytes:
     declared = response.content_length
     if declared is not None and declared > max_bytes:
         raise DownloadTooLargeError(f"{declared} bytes declared, limit {max_bytes}")
     body = bytearray()
+    received = 0
     async for chunk in response.content.iter_chunked(CHUNK_SIZE):
-        body.extend(chunk)
+        received += len(chunk)
         # Checked while streaming: a missing or lying Content-Length must not let
-        # a peer fill memory.
-        if len(body) > max_bytes:
+        # a peer fill memory (or the disk).
+        if received > max_bytes:
             raise DownloadTooLargeError(f"body exceeds {max_bytes} bytes")
+        if sink is None:
+            body.extend(chunk)
+        else:
+            await sink(chunk)
     return bytes(body)

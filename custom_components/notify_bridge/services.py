@@ -103,7 +103,10 @@ SEND_SCHEMA = vol.Schema(
         vol.Optional(ATTR_MESSAGE_THREAD_ID): vol.All(
             vol.Coerce(int), vol.Range(min=1)
         ),
-        vol.Optional(ATTR_PARSE_MODE): vol.In([fmt.value for fmt in OutputFormat]),
+        # Mode names are read in any case ("HTML", "html").
+        vol.Optional(ATTR_PARSE_MODE): vol.All(
+            cv.string, vol.Lower, vol.In([fmt.value for fmt in OutputFormat])
+        ),
         vol.Optional(ATTR_RESPECT_QUIET_HOURS, default=True): cv.boolean,
     }
 )
@@ -187,7 +190,13 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
             message=call.data[ATTR_MESSAGE],
             title=call.data.get(ATTR_TITLE),
             media=media,
-            output_format=dest.output_format,
+            # The message is written as parse_mode says; without one it is plain
+            # text, never markup of the destination's format.
+            output_format=(
+                dest.output_format
+                if call.data.get(ATTR_PARSE_MODE)
+                else OutputFormat.PLAIN
+            ),
             disable_notification=call.data.get(ATTR_DISABLE_NOTIFICATION),
             message_thread_id=call.data.get(ATTR_MESSAGE_THREAD_ID),
             parse_mode=call.data.get(ATTR_PARSE_MODE),

@@ -41,6 +41,7 @@ TYPE_MISMATCH = "Bad Request: type of file mismatch"
 TOO_LARGE = "Request Entity Too Large"
 MESSAGE_TOO_LONG = "Bad Request: message is too long"
 CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
 
 # Methods that post a message into a chat; they count against the flood limits.
 SEND_METHODS = frozenset(
@@ -98,6 +99,8 @@ class Scripted:
     times: int = 1
     retry_after: int | None = None
     hang: float | None = None
+    # Hang after the call took effect (delivered), as a lost answer does.
+    hang_after: bool = False
 
     def matches(self, method: str, chat_id: str | None) -> bool:
         """Return whether this failure applies to a call."""
@@ -168,6 +171,10 @@ class FakeTelegramServer(InboundApiMixin):
         self.files: dict[str, StoredFile] = {}
         self.missing_chats: set[str] = set()
         self.blocked_chats: set[str] = set()
+        self.migrated_chats: dict[str, int] = {}
+        # Seconds each media download takes (a slow media server).
+        self.media_delay = 0.0
+        self.media_requests = 0
         self.updates: list[dict[str, Any]] = []
         self.webhook_url = ""
         self.commands: list[dict[str, Any]] = []
@@ -255,6 +262,22 @@ class FakeTelegramServer(InboundApiMixin):
             Scripted(status=200, description="", method=method, hang=seconds)
         )
 
+    def deliver_then_hang(self, seconds: float, *, method: str | None = None) -> None:
+        """Deliver the next matching call, then answer only after `seconds`.
+
+        What Telegram does when the answer is lost: the message is in the chat, the
+        client sees a timeout.
+        """
+        self.scripted.append(
+            Scripted(
+                status=200, description="", method=method, hang=seconds, hang_after=True
+            )
+        )
+
+    def migrate_chat(self, chat_id: int | str, new_chat_id: int) -> None:
+        """Turn a group into a supergroup: sends to the old id answer migrate_to."""
+        self.migrated_chats[str(chat_id)] = new_chat_id
+
     def invalidate_file_ids(self) -> None:
         """Make every file_id issued so far stale, as after a server-side purge."""
         for stored in self.files.values():
@@ -290,6 +313,9 @@ class FakeTelegramServer(InboundApiMixin):
         if name not in self.media:
             raise web.HTTPNotFound
         data, content_type = self.media[name]
+        self.media_requests += 1
+        if self.media_delay:
+            await asyncio.sleep(self.media_delay)
         return web.Response(body=data, content_type=content_type)
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -308,10 +334,19 @@ class FakeTelegramServer(InboundApiMixin):
     async def _answer(self, call: RecordedCall) -> tuple[int, dict[str, Any]]:
         chat = _chat_key(call.params.get("chat_id"))
         scripted = self._take_scripted(call.method, chat)
+        if scripted is not None and scripted.hang_after:
+            answer = await self._answer_call(call, chat)
+            await self._hang(scripted.hang or 0.0)
+            return answer
         if scripted is not None and scripted.hang is not None:
             await self._hang(scripted.hang)
         elif scripted is not None:
             return _failure(scripted.status, scripted.description, scripted.retry_after)
+        return await self._answer_call(call, chat)
+
+    async def _answer_call(
+        self, call: RecordedCall, chat: str | None
+    ) -> tuple[int, dict[str, Any]]:
         try:
             self._check_spec(call)
         except SpecViolation as err:
@@ -352,7 +387,7 @@ class FakeTelegramServer(InboundApiMixin):
                 return scripted
         return None
 
-    def _refuse_send(
+    def _refuse_send(  # noqa: PLR0911 - one answer per refusal Telegram gives
         self, call: RecordedCall, chat: str | None
     ) -> tuple[int, dict[str, Any]] | None:
         assert chat is not None  # the spec check made chat_id required
@@ -360,24 +395,30 @@ class FakeTelegramServer(InboundApiMixin):
             return _failure(400, CHAT_NOT_FOUND)
         if chat in self.blocked_chats:
             return _failure(403, BOT_BLOCKED)
+        if chat in self.migrated_chats:
+            status, body = _failure(400, MIGRATED)
+            body["parameters"] = {"migrate_to_chat_id": self.migrated_chats[chat]}
+            return status, body
         # Topic 1 is the General topic; Telegram rejects it as a thread id.
         if str(call.params.get("message_thread_id")) == "1":
             return _failure(400, THREAD_NOT_FOUND)
         problem = _check_content(call)
         if problem is not None:
             return _failure(400, problem)
+        # Telegram counts every item of an album as one message.
+        weight = len(call.params.get("media") or ()) or 1
         if self.enforce_limits:
-            wait = self._flood_wait(chat)
+            wait = self._flood_wait(chat, weight)
             if wait > 0:
                 self.rate_limited += 1
                 retry = max(1, math.ceil(wait))
                 return _failure(429, f"Too Many Requests: retry after {retry}", retry)
-            self._record_send(chat)
+            self._record_send(chat, weight)
         return None
 
     # ---- flood limits ------------------------------------------------------------
 
-    def _flood_wait(self, chat: str) -> float:
+    def _flood_wait(self, chat: str, weight: int = 1) -> float:
         """Return how long this chat must still wait; 0 when the send is allowed."""
         now = time.monotonic()
         limits = self.rate_limits
@@ -388,19 +429,27 @@ class FakeTelegramServer(InboundApiMixin):
         if _is_group(chat):
             window = self._group_sends.setdefault(chat, deque())
             _expire(window, now - limits.group_window)
-            if len(window) >= limits.group_max:
-                waits.append(window[0] + limits.group_window - now)
+            if len(window) + weight > limits.group_max:
+                waits.append(
+                    _frees_at(window, weight, limits.group_max)
+                    + limits.group_window
+                    - now
+                )
         _expire(self._global_sends, now - limits.global_window)
-        if len(self._global_sends) >= limits.global_max:
-            waits.append(self._global_sends[0] + limits.global_window - now)
+        if len(self._global_sends) + weight > limits.global_max:
+            waits.append(
+                _frees_at(self._global_sends, weight, limits.global_max)
+                + limits.global_window
+                - now
+            )
         return max(waits)
 
-    def _record_send(self, chat: str) -> None:
+    def _record_send(self, chat: str, weight: int = 1) -> None:
         now = time.monotonic()
         self._chat_sends[chat] = now
         if _is_group(chat):
-            self._group_sends.setdefault(chat, deque()).append(now)
-        self._global_sends.append(now)
+            self._group_sends.setdefault(chat, deque()).extend([now] * weight)
+        self._global_sends.extend([now] * weight)
 
     # ---- spec checks -------------------------------------------------------------
 
@@ -745,7 +794,8 @@ def _check_content(call: RecordedCall) -> str | None:
         problem = _caption_problem(holder)
         if problem:
             return problem
-    html_text = params.get("parse_mode") == "HTML" and isinstance(text, str)
+    # Telegram reads parse mode names in any case.
+    html_text = _is_html(params.get("parse_mode")) and isinstance(text, str)
     if html_text and (problem := html_problem(text)):
         return f"Bad Request: can't parse entities: {problem}"
     return None
@@ -757,9 +807,13 @@ def _caption_problem(holder: dict[str, Any]) -> str | None:
         return None
     if len(caption) > 1024:
         return CAPTION_TOO_LONG
-    if holder.get("parse_mode") == "HTML" and (problem := html_problem(caption)):
+    if _is_html(holder.get("parse_mode")) and (problem := html_problem(caption)):
         return f"Bad Request: can't parse entities: {problem}"
     return None
+
+
+def _is_html(parse_mode: Any) -> bool:
+    return isinstance(parse_mode, str) and parse_mode.lower() == "html"
 
 
 def html_problem(text: str) -> str | None:
@@ -838,6 +892,12 @@ def _error(status: int, description: str) -> web.Response:
     return web.json_response(
         {"ok": False, "error_code": status, "description": description}, status=status
     )
+
+
+def _frees_at(window: deque[float], weight: int, size: int) -> float:
+    """Return the stamp whose expiry makes room for `weight` more messages."""
+    index = min(len(window) - 1, max(0, len(window) + weight - size - 1))
+    return window[index]
 
 
 def _failure(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 import logging
 from typing import Any
 
 from homeassistant.config_entries import (
+    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -17,7 +19,11 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.selector import (
@@ -591,12 +597,36 @@ async def async_setup_telegram(
                 send_large_videos_as_documents=subentry.data.get(
                     CONF_SEND_LARGE_VIDEOS_AS_DOCUMENTS, False
                 ),
+                on_chat_migrated=partial(_store_migrated_chat, hass, entry),
             ),
             entry_id=entry.entry_id,
         )
         runtime.destinations[subentry.subentry_id] = destination
         entry.async_on_unload(hub.register_destination(destination, subentry.data))
     return runtime
+
+
+@callback
+def _store_migrated_chat(
+    hass: HomeAssistant, entry: ConfigEntry, subentry_id: str, chat_id: int
+) -> None:
+    """Store a group's new supergroup chat id in its destination subentry."""
+    subentry = entry.subentries.get(subentry_id)
+    if subentry is None or subentry.data.get(CONF_CHAT_ID) == chat_id:
+        return
+    unique_id = destination_unique_id(
+        chat_id, subentry.data.get(CONF_MESSAGE_THREAD_ID)
+    )
+    try:
+        hass.config_entries.async_update_subentry(
+            entry,
+            subentry,
+            data={**subentry.data, CONF_CHAT_ID: chat_id},
+            unique_id=unique_id,
+        )
+    except HomeAssistantError as err:
+        # Another destination already has the new chat: keep this one's id.
+        _LOGGER.warning("Could not store chat id %s: %s", chat_id, err)
 
 
 KIND = Kind(

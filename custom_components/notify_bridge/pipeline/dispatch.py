@@ -22,6 +22,7 @@ from .models import (
     truncate_error,
 )
 from .policy import DeliveryPolicy
+from .prepare import prepared
 
 _LOGGER = get_logger(__name__)
 
@@ -41,6 +42,29 @@ def failed_result(destination_id: str, name: str, error: str) -> DeliveryResult:
     )
 
 
+def dispatch_status(
+    results: Sequence[DeliveryResult], *, failed_before: bool = False
+) -> DispatchStatus:
+    """Return the overall status: the least delivered outcome decides.
+
+    A failure for good next to anything else is `partial` (so is an unconfirmed
+    send); without one, something in the outbox makes it `queued`, something held by
+    quiet hours `deferred`; only everything delivered now is `ok`.
+    """
+    failed = failed_before + sum(
+        1 for r in results if not r.success and not r.queued and not r.unconfirmed
+    )
+    if not results or failed == len(results) + failed_before:
+        return DispatchStatus.FAIL
+    if failed or any(r.unconfirmed for r in results):
+        return DispatchStatus.PARTIAL
+    if any(r.queued for r in results):
+        return DispatchStatus.QUEUED
+    if any(r.deferred for r in results):
+        return DispatchStatus.DEFERRED
+    return DispatchStatus.OK
+
+
 def summarize(
     dispatch_id: str,
     results: Sequence[DeliveryResult],
@@ -52,13 +76,7 @@ def summarize(
     extra_errors: Sequence[str] = (),
 ) -> DispatchSummary:
     """Build a summary: ok only when every destination succeeded, all errors kept."""
-    delivered = sum(1 for result in results if result.success)
-    if results and delivered == len(results) and not extra_errors:
-        status = DispatchStatus.OK
-    elif delivered:
-        status = DispatchStatus.PARTIAL
-    else:
-        status = DispatchStatus.FAIL
+    status = dispatch_status(results, failed_before=bool(extra_errors))
     errors = [truncate_error(error) for error in extra_errors]
     # Every error is kept, also notes of delivered results (a video skipped as too
     # large is delivered without it, and the summary says so).
@@ -172,7 +190,9 @@ class Dispatcher:
                 return await self.policy.async_deliver(
                     destination, notification, context
                 )
-            return await self.send_once(destination, notification)
+            # Slow preparation (downloads) first, outside the send slot.
+            async with prepared(destination, notification) as ready:
+                return await self.send_once(ready, notification)
         except DeliveryError as err:
             _LOGGER.warning("Delivery to %s failed: %s", name, err)
             return replace(

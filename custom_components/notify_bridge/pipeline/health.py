@@ -41,9 +41,9 @@ class DispatchHistory:
         self._summaries.append(summary)
         counters = self.counters
         counters.dispatches += 1
-        if summary.status is DispatchStatus.OK:
+        if summary.status in (DispatchStatus.OK, DispatchStatus.DEFERRED):
             counters.dispatches_ok += 1
-        elif summary.status is DispatchStatus.PARTIAL:
+        elif summary.status in (DispatchStatus.PARTIAL, DispatchStatus.QUEUED):
             counters.dispatches_partial += 1
         else:
             counters.dispatches_failed += 1

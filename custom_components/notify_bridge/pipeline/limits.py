@@ -40,6 +40,10 @@ RETRY_BASE_DELAY = 1.0
 RETRY_MAX_DELAY = 30.0
 # ...within this wall-clock budget; then the notification waits in the outbox.
 RETRY_BUDGET = 60.0
+# A service's "retry after N s" (429) is honoured in line this many times per call,
+# and only when N is at most the maximum; longer waits are left to the outbox.
+RATE_LIMIT_RETRIES = 5
+MAX_RETRY_AFTER = 120.0
 # The outbox is retried after this long, doubling per failure up to the maximum.
 OUTBOX_RETRY_DELAY = 30.0
 OUTBOX_MAX_RETRY_DELAY = 600.0

@@ -34,9 +34,16 @@ class MediaType(StrEnum):
 
 
 class DispatchStatus(StrEnum):
-    """Overall outcome of one dispatch; a partial failure is never "ok"."""
+    """Overall outcome of one dispatch; a partial failure is never "ok".
+
+    `queued`: nothing failed for good, but something waits in the outbox for a retry
+    (it will arrive). `deferred`: nothing failed or queued, but quiet hours hold
+    something back. `partial`: some of it was not (or may not have been) delivered.
+    """
 
     OK = "ok"
+    QUEUED = "queued"
+    DEFERRED = "deferred"
     PARTIAL = "partial"
     FAIL = "fail"
 
@@ -156,6 +163,9 @@ class DeliveryResult:
     deferred: bool = False
     # Not delivered yet but kept in the outbox: it will be retried, in order.
     queued: bool = False
+    # Sends whose answer was lost after they may have reached the service: never
+    # repeated (that could deliver twice), so whether they arrived is unknown.
+    unconfirmed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON-friendly form used in summaries and diagnostics."""
@@ -165,6 +175,7 @@ class DeliveryResult:
             "success": self.success,
             "deferred": self.deferred,
             "queued": self.queued,
+            "unconfirmed": self.unconfirmed,
             "messages_sent": self.messages_sent,
             "media_delivered": self.media_delivered,
             "media_skipped": self.media_skipped,
@@ -200,7 +211,10 @@ class DispatchSummary:
     @property
     def lost(self) -> bool:
         """Return whether a destination failed with nothing left to retry."""
-        return any(not result.success and not result.queued for result in self.results)
+        return any(
+            not result.success and not result.queued and not result.unconfirmed
+            for result in self.results
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON-friendly form used in responses, bus events, diagnostics."""

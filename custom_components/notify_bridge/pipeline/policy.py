@@ -15,20 +15,20 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 import random
 from typing import Any
-import uuid
 
-from .i18n import DEFAULT_LANGUAGE, destination_language, text
+from .i18n import DEFAULT_LANGUAGE, destination_language
 from .limits import (
-    DIGEST_MESSAGES,
     MAX_PENDING_MEDIA_BYTES,
     MAX_PENDING_PER_DESTINATION,
+    MAX_RETRY_AFTER,
     OUTBOX_MAX_RETRY_DELAY,
     OUTBOX_RETRY_DELAY,
+    RATE_LIMIT_RETRIES,
     RETRY_ATTEMPTS,
     RETRY_BASE_DELAY,
     RETRY_BUDGET,
@@ -40,17 +40,21 @@ from .models import (
     DeliveryError,
     DeliveryResult,
     Destination,
-    MediaItem,
-    MediaType,
     Notification,
-    OutputFormat,
 )
-from .render import escape_text
+from .outbox import (
+    DEFAULT_ROUTE_NAME,
+    DestinationQueue,
+    DrainUnit,
+    PendingItem,
+    PendingReason,
+    build_units,
+    new_pending,
+    without_bytes,
+)
+from .prepare import Turns, prepared
 
 _LOGGER = get_logger(__name__)
-
-# How notifications without a route (the send action) are named in digests.
-DEFAULT_ROUTE_NAME = "Notify Bridge"
 
 
 class QuietMode(StrEnum):
@@ -58,13 +62,6 @@ class QuietMode(StrEnum):
 
     DEFER = "defer"
     SILENT = "silent"
-
-
-class PendingReason(StrEnum):
-    """Why a notification waits."""
-
-    DEFERRED = "deferred"
-    RETRY = "retry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +104,12 @@ def exponential_backoff(base: float, cap: float, attempt: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter, bounded in attempts and time."""
+    """Exponential backoff with jitter, bounded in attempts and time.
+
+    The one retry policy of the integration: deliveries use it here, and targets
+    use the same values for the retries of single calls (e.g. Telegram's 5xx and
+    connection errors, and how many 429 waits a call honours).
+    """
 
     attempts: int = RETRY_ATTEMPTS
     base_delay: float = RETRY_BASE_DELAY
@@ -115,6 +117,8 @@ class RetryPolicy:
     budget: float = RETRY_BUDGET
     outbox_delay: float = OUTBOX_RETRY_DELAY
     outbox_max_delay: float = OUTBOX_MAX_RETRY_DELAY
+    rate_limit_retries: int = RATE_LIMIT_RETRIES
+    max_retry_after: float = MAX_RETRY_AFTER
 
     def delay(self, attempt: int, retry_after: float | None, jitter: float) -> float:
         """Return the wait before attempt `attempt + 1`; `jitter` is in [0, 1)."""
@@ -126,242 +130,6 @@ class RetryPolicy:
     def outbox_wait(self, failures: int) -> float:
         """Return how long the outbox waits after `failures` failed rounds."""
         return exponential_backoff(self.outbox_delay, self.outbox_max_delay, failures)
-
-
-@dataclass(frozen=True, slots=True)
-class PendingItem:
-    """A notification waiting for its destination."""
-
-    item_id: str
-    reason: PendingReason
-    created_at: datetime
-    message: str
-    title: str | None
-    output_format: OutputFormat
-    route_id: str | None
-    route_name: str | None
-    digest: bool
-    disable_notification: bool | None = None
-    message_thread_id: int | None = None
-    parse_mode: str | None = None
-    # Bytes stay in memory only (within a budget); what is stored is the URL and the
-    # identity, so after a restart a target can re-send from its upload cache.
-    media: tuple[MediaItem, ...] = ()
-
-    def notification(self) -> Notification:
-        """Return the notification to deliver."""
-        return Notification(
-            message=self.message,
-            title=self.title,
-            media=self.media,
-            output_format=self.output_format,
-            disable_notification=self.disable_notification,
-            message_thread_id=self.message_thread_id,
-            parse_mode=self.parse_mode,
-        )
-
-    @property
-    def media_bytes(self) -> int:
-        """Return how many bytes of media this item holds in memory."""
-        return sum(len(m.data or b"") + len(m.thumbnail or b"") for m in self.media)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the stored form."""
-        return {
-            "id": self.item_id,
-            "reason": self.reason.value,
-            "created_at": self.created_at.isoformat(),
-            "message": self.message,
-            "title": self.title,
-            "format": self.output_format.value,
-            "route_id": self.route_id,
-            "route_name": self.route_name,
-            "digest": self.digest,
-            "disable_notification": self.disable_notification,
-            "message_thread_id": self.message_thread_id,
-            "parse_mode": self.parse_mode,
-            "media": [
-                {
-                    "type": item.type.value,
-                    "url": item.url,
-                    "identity": item.identity,
-                    "filename": item.filename,
-                }
-                for item in self.media
-                if item.url or item.identity
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PendingItem:
-        """Rebuild an item from its stored form."""
-        return cls(
-            item_id=data["id"],
-            reason=PendingReason(data["reason"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            message=data["message"],
-            title=data.get("title"),
-            output_format=OutputFormat(data.get("format", OutputFormat.PLAIN)),
-            route_id=data.get("route_id"),
-            route_name=data.get("route_name"),
-            digest=bool(data.get("digest", True)),
-            disable_notification=data.get("disable_notification"),
-            message_thread_id=data.get("message_thread_id"),
-            parse_mode=data.get("parse_mode"),
-            media=tuple(
-                MediaItem(
-                    type=MediaType(item["type"]),
-                    url=item.get("url"),
-                    identity=item.get("identity"),
-                    filename=item.get("filename"),
-                )
-                for item in data.get("media", ())
-            ),
-        )
-
-
-def new_pending(
-    reason: PendingReason,
-    notification: Notification,
-    context: DeliveryContext,
-    now: datetime,
-) -> PendingItem:
-    """Return a pending item for a notification."""
-    return PendingItem(
-        item_id=uuid.uuid4().hex,
-        reason=reason,
-        created_at=now,
-        message=notification.message,
-        title=notification.title,
-        output_format=notification.output_format,
-        route_id=context.route_id,
-        route_name=context.route_name,
-        digest=context.digest,
-        disable_notification=notification.disable_notification,
-        message_thread_id=notification.message_thread_id,
-        parse_mode=notification.parse_mode,
-        media=notification.media,
-    )
-
-
-def without_bytes(item: PendingItem) -> PendingItem:
-    """Return the item with its media reduced to URL and identity."""
-    return replace(
-        item,
-        media=tuple(replace(m, data=None, thumbnail=None) for m in item.media),
-    )
-
-
-@dataclass(slots=True)
-class DestinationQueue:
-    """What one destination has waiting, oldest first."""
-
-    items: deque[PendingItem] = field(default_factory=deque)
-    # Per route name: notifications folded away when the queue was full.
-    folded: dict[str, int] = field(default_factory=dict)
-    failures: int = 0
-    retry_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    """One delivery made from pending items: a digest or a single notification."""
-
-    items: tuple[PendingItem, ...]
-    notification: Notification
-    # Route names whose folded count this delivery reports.
-    folded: tuple[str, ...] = ()
-
-
-def _digest_text(
-    route_name: str,
-    items: list[PendingItem],
-    folded: int,
-    fmt: OutputFormat,
-    language: str = DEFAULT_LANGUAGE,
-) -> str:
-    total = len(items) + folded
-    # The messages are already in the destination's format; the header is built
-    # here, so the route name is escaped here.
-    name = escape_text(route_name, fmt)
-    lines = [text("digest.away_header", language, count=total, route=name)]
-    shown = items[-DIGEST_MESSAGES:]
-    lines.extend(item.message for item in shown)
-    earlier = total - len(shown)
-    if earlier:
-        lines.append(text("digest.earlier", language, count=earlier))
-    return "\n\n".join(lines)
-
-
-def _folded_units(queue: DestinationQueue, language: str) -> list[_Unit]:
-    """Return a notice per route whose folded count no digest will carry."""
-    digest_names = {
-        item.route_name or DEFAULT_ROUTE_NAME
-        for item in queue.items
-        if item.reason is PendingReason.DEFERRED and item.digest
-    }
-    return [
-        _Unit(
-            (),
-            Notification(
-                message=text("digest.folded", language, count=count, route=name),
-                title=name,
-            ),
-            folded=(name,),
-        )
-        for name, count in queue.folded.items()
-        if count and name not in digest_names
-    ]
-
-
-def build_units(
-    queue: DestinationQueue, language: str = DEFAULT_LANGUAGE
-) -> list[_Unit]:
-    """Turn what waits into deliveries, in order: a route's deferred items that ask
-    for a digest become one digest where the first of them stood. Built-in texts
-    are in the destination's `language`."""
-    units = _folded_units(queue, language)
-    groups: dict[str | None, list[PendingItem]] = {}
-    order: list[PendingItem | str | None] = []
-    for item in queue.items:
-        if item.reason is PendingReason.DEFERRED and item.digest:
-            if item.route_id not in groups:
-                groups[item.route_id] = []
-                order.append(item.route_id)
-            groups[item.route_id].append(item)
-        else:
-            order.append(item)
-    for entry in order:
-        if isinstance(entry, PendingItem):
-            units.append(_Unit((entry,), entry.notification()))
-            continue
-        items = groups[entry]
-        first = items[0]
-        name = first.route_name or DEFAULT_ROUTE_NAME
-        if len(items) == 1 and not queue.folded.get(name):
-            units.append(_Unit((first,), first.notification()))
-            continue
-        media = tuple(m for item in items for m in item.media)
-        units.append(
-            _Unit(
-                tuple(items),
-                Notification(
-                    message=_digest_text(
-                        name,
-                        items,
-                        queue.folded.get(name, 0),
-                        first.output_format,
-                        language,
-                    ),
-                    title=name,
-                    media=media[:10],
-                    output_format=first.output_format,
-                    message_thread_id=first.message_thread_id,
-                ),
-                folded=(name,),
-            )
-        )
-    return units
 
 
 class DeliveryPolicy:
@@ -389,6 +157,7 @@ class DeliveryPolicy:
         self._stored: dict[str, dict[str, Any]] = {}
         self._queues: dict[str, DestinationQueue] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._turns = Turns()
         self._save_lock = asyncio.Lock()
         self._changes = 0
         self._saved = 0
@@ -499,54 +268,76 @@ class DeliveryPolicy:
         notification: Notification,
         context: DeliveryContext,
     ) -> DeliveryResult:
-        """Deliver now, silence, defer or queue, as the policy says."""
+        """Deliver now, silence, defer or queue, as the policy says.
+
+        Slow preparation (media downloads) happens first, outside the destination's
+        lock and the send slot; the place in line is taken on arrival, so order holds.
+        """
         dest_id = destination.destination_id
-        async with self._lock(dest_id):
-            now = self._clock()
-            quiet = self._quiet.get(dest_id)
-            if context.respect_quiet_hours and quiet is not None and quiet.active(now):
-                if quiet.mode is QuietMode.DEFER:
-                    await self._enqueue(
-                        dest_id,
-                        new_pending(PendingReason.DEFERRED, notification, context, now),
-                    )
-                    return DeliveryResult(
-                        destination_id=dest_id,
-                        destination_name=destination.name,
-                        success=True,
-                        attempts=0,
-                        deferred=True,
-                    )
-                notification = replace(notification, disable_notification=True)
-            queue = self._queue(dest_id)
-            if queue.items and self._may_drain(dest_id, queue, now):
-                # Quiet hours just ended or a retry is due: older ones go first.
-                await self._drain_locked(destination, queue)
-            if self._has_retries(dest_id):
-                # Something older waits for a retry: keep the order, deliver after it.
+        async with (
+            self._turns.place(dest_id) as place,
+            prepared(destination, notification) as ready,
+        ):
+            await place.wait()
+            async with self._lock(dest_id):
+                place.go()
+                return await self._deliver_locked(
+                    destination, ready, notification, context
+                )
+
+    async def _deliver_locked(
+        self,
+        destination: Destination,
+        ready: Destination,
+        notification: Notification,
+        context: DeliveryContext,
+    ) -> DeliveryResult:
+        dest_id = destination.destination_id
+        now = self._clock()
+        quiet = self._quiet.get(dest_id)
+        if context.respect_quiet_hours and quiet is not None and quiet.active(now):
+            if quiet.mode is QuietMode.DEFER:
                 await self._enqueue(
                     dest_id,
-                    new_pending(PendingReason.RETRY, notification, context, now),
+                    new_pending(PendingReason.DEFERRED, notification, context, now),
                 )
-                return self._queued_result(
-                    destination, "queued behind earlier notifications"
+                return DeliveryResult(
+                    destination_id=dest_id,
+                    destination_name=destination.name,
+                    success=True,
+                    attempts=0,
+                    deferred=True,
                 )
-            try:
-                return await self._send_with_retries(destination, notification)
-            except DeliveryError as err:
-                if err.permanent:
-                    raise
-                await self._enqueue(
-                    dest_id,
-                    new_pending(PendingReason.RETRY, notification, context, now),
+            notification = replace(notification, disable_notification=True)
+        queue = self._queue(dest_id)
+        if queue.items and self._may_drain(dest_id, queue, now):
+            # Quiet hours just ended or a retry is due: older ones go first.
+            await self._drain_locked(destination, queue)
+        if self._has_retries(dest_id):
+            # Something older waits for a retry: keep the order, deliver after it.
+            await self._enqueue(
+                dest_id,
+                new_pending(PendingReason.RETRY, notification, context, now),
+            )
+            return self._queued_result(
+                destination, "queued behind earlier notifications"
+            )
+        try:
+            return await self._send_with_retries(ready, notification)
+        except DeliveryError as err:
+            if err.permanent:
+                raise
+            await self._enqueue(
+                dest_id,
+                new_pending(PendingReason.RETRY, notification, context, now),
+            )
+            if queue.retry_at is None:
+                queue.retry_at = now + timedelta(
+                    seconds=max(self._retry.outbox_wait(1), err.retry_after or 0)
                 )
-                if queue.retry_at is None:
-                    queue.retry_at = now + timedelta(
-                        seconds=max(self._retry.outbox_wait(1), err.retry_after or 0)
-                    )
-                return self._queued_result(
-                    destination, f"{err} (queued for retry)", attempts=err.attempts
-                )
+            return self._queued_result(
+                destination, f"{err} (queued for retry)", attempts=err.attempts
+            )
 
     def _has_retries(self, dest_id: str) -> bool:
         """Return whether something waits for a retry (a failed send, or a digest
@@ -702,7 +493,7 @@ class DeliveryPolicy:
             return False
         return queue.retry_at is None or now >= queue.retry_at
 
-    def _remove(self, queue: DestinationQueue, unit: _Unit) -> None:
+    def _remove(self, queue: DestinationQueue, unit: DrainUnit) -> None:
         done = {item.item_id for item in unit.items}
         queue.items = deque(item for item in queue.items if item.item_id not in done)
         for item in unit.items:

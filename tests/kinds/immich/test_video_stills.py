@@ -101,7 +101,7 @@ async def test_video_over_the_telegram_limit_arrives_as_thumbnail_with_link(
 ) -> None:
     """End to end: Immich video of 2 MB, Telegram limit 1 MB: still, link, reason."""
     monkeypatch.setattr(telegram_kind, "RATE_LIMITS", FAST)
-    monkeypatch.setattr(telegram_kind, "SEND_RETRY", RetryPolicy(backoff=0.001))
+    monkeypatch.setattr(telegram_kind, "SEND_RETRY", RetryPolicy(base_delay=0.001))
     async with FakeTelegramServer(bot_id=BOT_ID, username=BOT_USERNAME) as tg:
         tg_entry = telegram_entry(
             hass, tg, [tg_destination(PRIVATE_DEST_ID, "Ann", 42)], max_upload_mb=1

@@ -43,7 +43,7 @@ FAST = RateLimits(
 def fast_telegram(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the sender's retries and pacing, but in milliseconds."""
     monkeypatch.setattr(telegram_kind, "RATE_LIMITS", FAST)
-    monkeypatch.setattr(telegram_kind, "SEND_RETRY", RetryPolicy(backoff=0.001))
+    monkeypatch.setattr(telegram_kind, "SEND_RETRY", RetryPolicy(base_delay=0.001))
 
 
 @pytest.fixture

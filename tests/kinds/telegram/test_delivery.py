@@ -121,7 +121,9 @@ async def test_notify_send_message(
     )
     (call,) = sends(server)
     assert call.params["chat_id"] == 42
-    assert call.params["text"] == "<b>Hi</b>\nHello"
+    # notify.send_message text is plain: sent as plain, never as HTML.
+    assert call.params["text"] == "Hi\nHello"
+    assert "parse_mode" not in call.params
     assert "message_thread_id" not in call.params
     assert call.params.get("disable_notification") in (None, False)
 
@@ -230,7 +232,11 @@ async def test_title_escaped_end_to_end(
 ) -> None:
     """A title with markup characters arrives escaped, with no plain-text fallback."""
     response = await send(
-        hass, entity_id=[PRIVATE_ENTITY], message="done", title='Fix <b> & "quotes"'
+        hass,
+        entity_id=[PRIVATE_ENTITY],
+        message="done",
+        title='Fix <b> & "quotes"',
+        parse_mode="HTML",  # mode names in any case
     )
     assert response["status"] == "ok"
     (result,) = response["summary"]["results"]
@@ -292,6 +298,37 @@ async def test_cache_written_on_unload(
     shared = get_async_client(hass)
     assert bot.bot.request._client is shared
     assert not shared.is_closed
+
+
+async def test_plain_send_goes_out_as_plain(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """A send without parse_mode is plain text: `5 < 6` is never sent as HTML."""
+    response = await send(
+        hass, entity_id=[PRIVATE_ENTITY], message="if 5 < 6 and 7 > 2", title="A&B"
+    )
+    assert response["status"] == "ok"
+    (call,) = server.calls_to("sendMessage")
+    assert len(server.messages) == 1  # accepted at once: no refused HTML
+    assert call.params["text"] == "A&B\nif 5 < 6 and 7 > 2"
+    assert "parse_mode" not in call.params
+
+
+async def test_lower_case_html_send_with_title(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """parse_mode html (lower case) with & and < in the title: escaped, ok, once."""
+    response = await send(
+        hass,
+        entity_id=[PRIVATE_ENTITY],
+        message="<i>x</i>",
+        title="R&D <3",
+        parse_mode="html",
+    )
+    assert response["status"] == "ok"
+    assert [c.status for c in server.calls if c.method == "sendMessage"] == [200]
+    (call,) = server.calls_to("sendMessage")
+    assert call.params["text"] == "<b>R&amp;D &lt;3</b>\n<i>x</i>"
 
 
 async def test_repair_issue_after_repeated_failures(
@@ -494,3 +531,24 @@ async def test_diagnostics_hide_the_token(
         TOPIC_DEST_ID,
         PRIVATE_DEST_ID,
     }
+
+
+async def test_group_upgraded_to_supergroup_updates_destination(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """migrate_to_chat_id: delivered to the new chat, stored in the subentry once."""
+    new_chat = -1009999
+    server.migrate_chat(42, new_chat)
+    response = await send(hass, entity_id=[PRIVATE_ENTITY], message="one")
+    assert response["status"] == "ok"
+    await hass.async_block_till_done()
+    subentry = setup_telegram.subentries[PRIVATE_DEST_ID]
+    assert subentry.data["chat_id"] == new_chat
+    response = await send(hass, entity_id=[PRIVATE_ENTITY], message="two")
+    assert response["status"] == "ok"
+    chats = [
+        (c.params["chat_id"], c.status)
+        for c in server.calls
+        if c.method == "sendMessage"
+    ]
+    assert chats == [(42, 400), (new_chat, 200), (new_chat, 200)]

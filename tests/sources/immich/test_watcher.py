@@ -567,3 +567,37 @@ def test_diff_sorted_matches_set_arithmetic(seed: int) -> None:
     assert set(added) == new - old
     assert set(removed) == old - new
     assert concat_ids(sorted(new)) == pack_ids(new)
+
+
+async def test_v3_owner_in_album_users_is_not_a_share(
+    socket_enabled: None, session: aiohttp.ClientSession, clock: FakeClock
+) -> None:
+    """v3 lists the owner in albumUsers (role owner): it is not someone shared with.
+
+    A link-only album reads 0 members and one share reads 1, on v2 and v3 alike.
+    """
+    contexts: dict[int, list[dict]] = {}
+    for version in (2, 3):
+        fake = FakeImmichServer(version=version, seed=3)
+        await fake.start()
+        try:
+            album = fake.create_album("Trip", 1)
+            watcher = await started(
+                ImmichClient(session, fake.url, fake.api_key),
+                clock,
+                web_url="https://photos.example",
+            )
+            fake.add_shared_link(album)
+            link_only = (await watcher.async_poll()).events
+            fake.share_album(album, OTHER_ID, "viewer")
+            one_share = (await watcher.async_poll()).events
+            contexts[version] = [
+                build_event_context(e) for e in (*link_only, *one_share)
+            ]
+        finally:
+            await fake.close()
+    assert contexts[2] == contexts[3]
+    link_only_ctx, one_share_ctx = contexts[3]
+    assert link_only_ctx["sharing"]["members"] == 0
+    assert one_share_ctx["sharing"]["members"] == 1
+    assert one_share_ctx["sharing_before"]["members"] == 0

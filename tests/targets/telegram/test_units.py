@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 import warnings
 
+import httpx
 import pytest
 from telegram.error import (
     BadRequest,
@@ -33,10 +34,7 @@ from custom_components.notify_bridge.targets.telegram.media import (
     content_key,
     filename_for,
     format_size,
-    html_to_plain,
     plan_groups,
-    split_caption,
-    split_text,
 )
 from custom_components.notify_bridge.targets.telegram.request import (
     FloodWaitError,
@@ -47,6 +45,13 @@ from custom_components.notify_bridge.targets.telegram.sender import (
     ErrorKind,
     classify_error,
 )
+from custom_components.notify_bridge.targets.telegram.text import (
+    html_to_plain,
+    normalize_parse_mode,
+    split_caption,
+    split_text,
+)
+from tests.fakes.telegram_server import html_problem
 
 
 class FakeTime:
@@ -112,7 +117,7 @@ def test_rate_limits_scaled_and_group_detection() -> None:
         (BadRequest("Message thread not found"), ErrorKind.CHAT),
         (Forbidden("Bot was blocked by the user"), ErrorKind.CHAT),
         (InvalidToken("Unauthorized"), ErrorKind.CHAT),
-        (ChatMigrated(-100123), ErrorKind.CHAT),
+        (ChatMigrated(-100123), ErrorKind.MIGRATED),
         (BadRequest("Wrong file identifier/http url specified"), ErrorKind.STALE_FILE),
         (
             BadRequest("Wrong file_id or the file is temporarily unavailable"),
@@ -124,7 +129,7 @@ def test_rate_limits_scaled_and_group_detection() -> None:
         (Conflict("terminated by other getUpdates request"), ErrorKind.CONTENT),
         (NetworkError("Bad Gateway"), ErrorKind.TRANSIENT),
         (NetworkError("Internal Server Error (500)"), ErrorKind.TRANSIENT),
-        (TimedOut(), ErrorKind.TRANSIENT),
+        (TimedOut(), ErrorKind.UNCONFIRMED),
     ],
 )
 def test_classify_error(error: Exception, kind: ErrorKind) -> None:
@@ -145,8 +150,8 @@ def test_retry_after_normalized() -> None:
 
 def test_retry_backoff_is_bounded() -> None:
     """Backoff doubles up to its ceiling."""
-    policy = RetryPolicy(backoff=1, max_backoff=5)
-    assert [policy.delay(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
+    policy = RetryPolicy(base_delay=1, max_delay=5)
+    assert [policy.delay(n, None, 0.5) for n in range(1, 6)] == [1, 2, 4, 5, 5]
 
 
 # ---- text ----------------------------------------------------------------------------
@@ -343,3 +348,89 @@ def test_format_size() -> None:
         "2.0 KB",
         "60.0 MB",
     ]
+
+
+# ---- issue 11: transport failures, Telegram's HTML ------------------------------------
+
+
+def _chained(outer: Exception, cause: Exception) -> Exception:
+    outer.__cause__ = cause
+    return outer
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        # Before sending: safe to send again.
+        (_chained(TimedOut(), httpx.ConnectTimeout("c")), ErrorKind.TRANSIENT),
+        (_chained(TimedOut(), httpx.PoolTimeout("p")), ErrorKind.TRANSIENT),
+        (
+            _chained(
+                NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("r")
+            ),
+            ErrorKind.TRANSIENT,
+        ),
+        (NetworkError("httpx.ConnectError: refused"), ErrorKind.TRANSIENT),
+        (TimedOut("Pool timeout: All connections ... not sent"), ErrorKind.TRANSIENT),
+        # May have reached Telegram: never sent again.
+        (_chained(TimedOut(), httpx.ReadTimeout("r")), ErrorKind.UNCONFIRMED),
+        (_chained(TimedOut(), httpx.WriteTimeout("w")), ErrorKind.UNCONFIRMED),
+        (
+            _chained(
+                NetworkError("httpx.RemoteProtocolError: gone"),
+                httpx.RemoteProtocolError("gone"),
+            ),
+            ErrorKind.UNCONFIRMED,
+        ),
+        # An answer (5xx) is not a transport failure.
+        (NetworkError("Bad Gateway"), ErrorKind.TRANSIENT),
+    ],
+)
+def test_transport_failures_classified(error: Exception, kind: ErrorKind) -> None:
+    """Only failures known to precede sending may be retried for a send."""
+    assert classify_error(error) is kind  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("if a < b and c > d", "if a < b and c > d"),
+        ("<B>bold</B> <a href='https://x'>link</a>", "bold link"),
+        ("&lt;tag&gt; &amp; &quot;q&quot; &#65;&#x42;", '<tag> & "q" AB'),
+        ("&nbsp; &copy; <br> <div>x</div>", "&nbsp; &copy; <br> <div>x</div>"),
+        ('<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler>', "st"),
+    ],
+)
+def test_plain_fallback_removes_only_telegram_markup(text: str, plain: str) -> None:
+    """Only Telegram's tags and entities are markup; every other character stays."""
+    assert html_to_plain(text) == plain
+
+
+def test_split_closes_and_reopens_nested_tags() -> None:
+    """Every chunk is balanced and the formatting continues in the next."""
+    text = "<b>bold <i>" + "word " * 60 + "</i> tail</b>"
+    chunks = split_text(text, 100, html_mode=True)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        assert len(chunk) <= 100
+        assert html_problem(chunk) is None
+    assert all(chunk.startswith("<b>") for chunk in chunks)
+    # Cuts fall on spaces: joined with one, the text is whole again.
+    assert html_to_plain(" ".join(chunks)).split() == html_to_plain(text).split()
+
+
+def test_split_caption_keeps_formatting_in_continuation() -> None:
+    """The caption closes its tags; the continuation reopens them."""
+    caption, rest = split_caption("<i>" + "x " * 80 + "</i>", 50, html_mode=True)
+    assert caption.endswith("</i>") and html_problem(caption) is None
+    assert rest.startswith("<i>") and html_problem(rest) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [("html", "HTML"), ("HTML", "HTML"), (" Html ", "HTML"), ("markdownv2", "MarkdownV2"),
+     ("MARKDOWN", "MarkdownV2"), ("Plain", None), ("NONE", None)],
+)  # fmt: skip
+def test_parse_mode_names_in_any_case(value: str, mode: str | None) -> None:
+    """Mode names are compared case-insensitively."""
+    assert normalize_parse_mode(value) == mode

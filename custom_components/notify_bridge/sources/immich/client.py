@@ -659,6 +659,10 @@ def _parse_album(value: Any) -> AlbumSummary:
         if isinstance(owner_data, Mapping)
         else next((m.user for m in users if m.role == "owner"), None)
     )
+    # v3 also lists the owner in `albumUsers` (role owner): the owner is not someone
+    # the album is shared with, so members are the others only (as on v2).
+    owner_id = owner.id if owner is not None else None
+    users = tuple(m for m in users if m.role != "owner" and m.user.id != owner_id)
     return AlbumSummary(
         id=_str(data, "id"),
         name=_str(data, "albumName"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ...pipeline.policy import RetryPolicy
+from .bot import TelegramBot
+from .delivery import TelegramDestination
 from .file_cache import CachedFile, FileIdCache
 from .limits import (
     OFFICIAL_LIMITS,
@@ -11,7 +14,6 @@ from .limits import (
     TelegramLimits,
     limits_for,
 )
-from .sender import RetryPolicy, TelegramBot, TelegramDestination
 
 __all__ = [
     "OFFICIAL_LIMITS",

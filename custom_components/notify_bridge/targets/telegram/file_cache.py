@@ -60,6 +60,11 @@ class FileIdCache:
         """Return how many entries are cached (expired ones included until read)."""
         return len(self._entries)
 
+    def __contains__(self, key: object) -> bool:
+        """Return whether a live entry exists (not counted as a hit or miss)."""
+        entry = self._entries.get(key) if isinstance(key, str) else None
+        return entry is not None and self._clock() - entry.stored_at <= self._ttl
+
     def get(self, key: str) -> CachedFile | None:
         """Return the cached file for a key, or None when absent or expired."""
         entry = self._entries.get(key)

@@ -36,6 +36,13 @@ class TelegramLimits:
         return max(self.photo_bytes, self.video_bytes, self.document_bytes)
 
 
+# A download is kept in memory up to this size (every photo Telegram accepts fits);
+# beyond it, it is streamed to a temporary file and uploaded from there, written
+# in blocks of SPOOL_WRITE_BYTES. So one media item holds at most the sum of both
+# in memory, whatever the upload limit (2000 MB on a self-hosted server).
+MEDIA_MEMORY_BYTES = 10 * MB
+SPOOL_WRITE_BYTES = 1 * MB
+
 OFFICIAL_LIMITS = TelegramLimits()
 # A self-hosted Bot API server accepts uploads up to 2000 MB; photos are still
 # re-encoded by Telegram, so their limits stay.

@@ -1,8 +1,8 @@
 """What to send for each media item, and how text and albums are cut to fit.
 
 Everything here decides before anything is sent: which method an item goes with
-(photo, video, document, or skipped with a reason), how long text is split, and how
-items are grouped into albums that Telegram accepts.
+(photo, video, document, or skipped with a reason) and how items are grouped into
+albums that Telegram accepts. Text is cut in `text.py`.
 """
 
 from __future__ import annotations
@@ -10,29 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 import hashlib
-import html
 import io
-import re
 from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
 from ...pipeline.models import MediaItem, MediaType
 from .limits import TelegramLimits
+from .spool import SpooledFile, body_size
 
 DEFAULT_FILENAMES = {
     MediaType.PHOTO: "photo.jpg",
     MediaType.VIDEO: "video.mp4",
     MediaType.DOCUMENT: "document.bin",
 }
-# Inside these a cut would break the HTML Telegram parses.
-_TAG_OR_ENTITY = re.compile(r"<[^<>]*>|&[#a-zA-Z0-9]+;")
-_TAG = re.compile(r"<[^<>]*>")
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedMedia:
-    """A media item ready to send: either a cached file_id or bytes to upload."""
+    """A media item ready to send: a cached file_id, or bytes or a file to upload."""
 
     index: int
     item: MediaItem
@@ -41,15 +37,19 @@ class PreparedMedia:
     filename: str
     file_id: str | None = None
     data: bytes | None = None
+    # A large download, uploaded from its temporary file (see spool.py).
+    file: SpooledFile | None = None
     # Why the item goes differently than asked (e.g. a photo sent as a document).
     note: str | None = None
 
     @property
     def upload_bytes(self) -> int:
         """Return the bytes this item would upload (0 for a cached file_id)."""
-        if self.file_id is not None or self.data is None:
+        if self.file_id is not None:
             return 0
-        return len(self.data)
+        if self.file is not None:
+            return self.file.size
+        return len(self.data or b"")
 
     def without_file_id(self) -> PreparedMedia:
         """Return the same item set to upload its bytes."""
@@ -74,13 +74,17 @@ def format_size(size: int) -> str:
     return f"{size} B"
 
 
-def content_key(item: MediaItem, data: bytes | None) -> str | None:
+def content_key(item: MediaItem, data: bytes | SpooledFile | None) -> str | None:
     """Return the cache key: the source's identity, else URL + content hash."""
     if item.identity:
         return f"id:{item.identity}"
     if data is None:
         return None
-    digest = hashlib.sha256(data).hexdigest()
+    digest = (
+        data.sha256
+        if isinstance(data, SpooledFile)
+        else hashlib.sha256(data).hexdigest()
+    )
     if item.url:
         return f"url:{item.url}#sha256:{digest}"
     return f"sha256:{digest}"
@@ -97,10 +101,13 @@ def filename_for(item: MediaItem, kind: MediaType) -> str:
     return DEFAULT_FILENAMES[kind]
 
 
-def photo_problem(data: bytes, limits: TelegramLimits) -> str | None:
+def photo_problem(data: bytes | SpooledFile, limits: TelegramLimits) -> str | None:
     """Return why `sendPhoto` would refuse these bytes, or None."""
-    if len(data) > limits.photo_bytes:
-        return f"{format_size(len(data))} over the photo limit"
+    if body_size(data) > limits.photo_bytes:
+        return f"{format_size(body_size(data))} over the photo limit"
+    if isinstance(data, SpooledFile):
+        # Only bodies larger than any photo go to disk (MEDIA_MEMORY_BYTES).
+        return "too large to check as a photo"
     try:
         # Only the header is read; the pixels are never decoded.
         with Image.open(io.BytesIO(data)) as image:
@@ -118,13 +125,13 @@ def photo_problem(data: bytes, limits: TelegramLimits) -> str | None:
 def classify(
     index: int,
     item: MediaItem,
-    data: bytes,
+    data: bytes | SpooledFile,
     limits: TelegramLimits,
     *,
     large_videos_as_documents: bool,
 ) -> PreparedMedia | SkippedMedia:
     """Decide how an item with known bytes is sent, from the limits table."""
-    size = len(data)
+    size = body_size(data)
     kind, note = item.type, None
     if kind is MediaType.PHOTO and (problem := photo_problem(data, limits)):
         kind, note = MediaType.DOCUMENT, f"photo sent as document: {problem}"
@@ -145,7 +152,8 @@ def classify(
         kind=kind,
         cache_key=content_key(item, data),
         filename=filename_for(item, kind),
-        data=data,
+        data=data if isinstance(data, bytes) else None,
+        file=data if isinstance(data, SpooledFile) else None,
         note=note,
     )
 
@@ -179,51 +187,3 @@ def _families(items: Iterable[PreparedMedia]) -> list[list[PreparedMedia]]:
     visual = [p for p in items if p.kind is not MediaType.DOCUMENT]
     documents = [p for p in items if p.kind is MediaType.DOCUMENT]
     return [family for family in (visual, documents) if family]
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split text into chunks of at most `limit` characters.
-
-    Cuts prefer paragraph breaks, then line breaks, then spaces, and never fall inside
-    an HTML tag or entity.
-    """
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        chunk, rest = rest[:cut].rstrip(), rest[cut:].lstrip("\n")
-        if chunk:
-            chunks.append(chunk)
-    if rest.strip() or not chunks:
-        chunks.append(rest)
-    return chunks
-
-
-def _cut_point(text: str, limit: int) -> int:
-    window = text[:limit]
-    for separator in ("\n\n", "\n", " "):
-        position = window.rfind(separator)
-        if position > limit // 4:
-            return _outside_markup(text, position + len(separator))
-    return _outside_markup(text, limit)
-
-
-def _outside_markup(text: str, cut: int) -> int:
-    """Move a cut back to the start of a tag or entity it would split."""
-    for match in _TAG_OR_ENTITY.finditer(text, max(0, cut - 512), cut + 512):
-        if match.start() < cut < match.end():
-            return match.start() or cut
-    return cut
-
-
-def split_caption(text: str, limit: int) -> tuple[str, str]:
-    """Return (caption, continuation) so the caption fits Telegram's limit."""
-    if len(text) <= limit:
-        return text, ""
-    first = split_text(text, limit)[0]
-    return first, text[len(first) :].strip()
-
-
-def html_to_plain(text: str) -> str:
-    """Return readable plain text for HTML Telegram refused to parse."""
-    return html.unescape(_TAG.sub("", text))

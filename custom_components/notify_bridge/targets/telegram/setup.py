@@ -20,7 +20,7 @@ from yarl import URL
 from ...net import UrlPolicy
 from ...redaction import register_secret
 from .limits import MB, TelegramLimits, limits_for
-from .sender import (
+from .sender import (  # the public names of the split sender modules
     GENERAL_TOPIC,
     CallStats,
     TelegramBot,
@@ -244,10 +244,11 @@ class ReauthingTelegramBot(TelegramBot):
         chat_id: int | str | None,
         call: Callable[[], Awaitable[T]],
         stats: CallStats,
+        **options: Any,
     ) -> T:
         """Run a call; a refused token (401/404) is reported before it is raised."""
         try:
-            return await super().async_call(chat_id, call, stats)
+            return await super().async_call(chat_id, call, stats, **options)
         except TelegramSendError as err:
             if isinstance(err.__cause__, InvalidToken) and self.on_auth_failed:
                 self.on_auth_failed()

@@ -144,7 +144,7 @@ class Harness:
             InboundConfig(**options),
             self.status,
             self.events.append,
-            caller=RetryAfterCaller(RetryPolicy(backoff=0.001)),
+            caller=RetryAfterCaller(RetryPolicy(base_delay=0.001)),
             clock=lambda: self.clock,
             now=lambda: NOW,
         )

@@ -78,7 +78,7 @@ async def test_edit_reports_each_failure(bot: Bot, server: FakeTelegramServer) -
     )  # fmt: skip
     sleeps = Sleeps()
     outcomes = await async_edit_messages(
-        bot, sent, "done", RetryAfterCaller(RetryPolicy(backoff=0.001), sleep=sleeps)
+        bot, sent, "done", RetryAfterCaller(RetryPolicy(base_delay=0.001), sleep=sleeps)
     )
     assert [o.ok for o in outcomes] == [True, True, False, True]
     assert "chat not found" in (outcomes[2].error or "").lower()
@@ -132,7 +132,7 @@ async def test_register_commands_per_chat(bot: Bot, server: FakeTelegramServer) 
     )  # fmt: skip
     server.fail_next(CHAT_NOT_FOUND, method="setMyCommands", times=1)
     sleeps = Sleeps()
-    caller = RetryAfterCaller(RetryPolicy(backoff=0.001), sleep=sleeps)
+    caller = RetryAfterCaller(RetryPolicy(base_delay=0.001), sleep=sleeps)
     failed = await async_register_commands(
         bot, [(501, "en"), (501, "en"), (-1001, None), (-1002, "de")], caller
     )

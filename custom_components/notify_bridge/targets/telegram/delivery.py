@@ -1,0 +1,300 @@
+"""One `TelegramDestination` per chat: a `Notification` becomes Bot API calls.
+
+A delivery reports exactly what happened in a `DeliveryResult`: what went out, what
+was skipped or failed, and what is unconfirmed (sent, but Telegram's answer was lost,
+so it is never sent again). Media downloads happen in `async_prepare`, before the
+pipeline takes the destination's turn and a send slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ...pipeline.log import get_logger
+from ...pipeline.models import (
+    DeliveryError,
+    DeliveryResult,
+    Notification,
+    OutputFormat,
+    truncate_error,
+)
+from .bot import CallStats, TelegramBot
+from .errors import ErrorKind, TelegramSendError
+from .media import format_size
+from .prepare import PreparedMediaSet, async_prepare_media
+from .sending import MediaSending
+from .spool import SpooledFile
+from .text import (
+    compose_text,
+    html_to_plain,
+    resolve_parse_mode,
+    split_text,
+)
+
+_LOGGER = get_logger(__name__)
+
+# Topic 1 is a forum's General topic; Telegram rejects it as message_thread_id.
+GENERAL_TOPIC = 1
+# Called with (destination_id, new_chat_id) when a group became a supergroup, so the
+# owner can store the new chat id (HA-free: the glue provides the callback).
+ChatMigratedCallback = Callable[[str, int], None]
+
+
+def normalize_chat_id(chat_id: int | str) -> int | str:
+    """Return a numeric chat id as int; "@channel" names stay text."""
+    if isinstance(chat_id, int):
+        return chat_id
+    text = str(chat_id).strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text if text.startswith("@") else f"@{text}"
+
+
+class TelegramDestination:
+    """One chat (or forum topic) of a bot; implements the pipeline's Destination."""
+
+    def __init__(
+        self,
+        bot: TelegramBot,
+        *,
+        destination_id: str,
+        name: str,
+        chat_id: int | str,
+        message_thread_id: int | None = None,
+        disable_notification: bool = False,
+        send_large_videos_as_documents: bool = False,
+        on_chat_migrated: ChatMigratedCallback | None = None,
+    ) -> None:
+        """Bind a chat of `bot` with this destination's options."""
+        self.bot = bot
+        self._destination_id = destination_id
+        self._name = name
+        self.chat_id = normalize_chat_id(chat_id)
+        self.message_thread_id = message_thread_id
+        self.disable_notification = disable_notification
+        self.send_large_videos_as_documents = send_large_videos_as_documents
+        self.on_chat_migrated = on_chat_migrated
+        self._migrated = False
+
+    @property
+    def destination_id(self) -> str:
+        """Return the destination subentry id."""
+        return self._destination_id
+
+    @property
+    def name(self) -> str:
+        """Return the name used in summaries."""
+        return self._name
+
+    @property
+    def output_format(self) -> OutputFormat:
+        """Return HTML: Telegram messages are sent with the HTML parse mode."""
+        return OutputFormat.HTML
+
+    def migrate(self, new_chat_id: int) -> None:
+        """Use the supergroup's chat id from now on (Telegram said the group moved)."""
+        if self.chat_id == new_chat_id:
+            return
+        _LOGGER.warning(
+            "Telegram group of %s became a supergroup: chat id %s is now %s",
+            self.name,
+            self.chat_id,
+            new_chat_id,
+        )
+        self.chat_id = new_chat_id
+        self._migrated = True
+
+    async def async_prepare(self, notification: Notification) -> PreparedMediaSet:
+        """Download the notification's media now, before any lock or send slot."""
+        return await async_prepare_media(self.bot, notification.media)
+
+    async def async_deliver(
+        self, notification: Notification, prepared: PreparedMediaSet | None = None
+    ) -> DeliveryResult:
+        """Deliver text and media; raise DeliveryError when nothing got through."""
+        try:
+            return await _Delivery(self, notification, prepared).run()
+        finally:
+            # Told once the delivery is over: storing the new id may reload the
+            # owner, which must not cut this delivery short.
+            if self._migrated:
+                self._migrated = False
+                if self.on_chat_migrated is not None:
+                    self.on_chat_migrated(self.destination_id, int(self.chat_id))
+
+
+class _ChatRefused(Exception):
+    """The chat refused a call; nothing more is sent to it in this delivery."""
+
+
+class _Delivery(MediaSending):
+    """State of one delivery to one destination (single owner, created per call)."""
+
+    def __init__(
+        self,
+        dest: TelegramDestination,
+        notification: Notification,
+        prepared: PreparedMediaSet | None,
+    ) -> None:
+        self.dest = dest
+        self.bot = dest.bot
+        self.limits = dest.bot.limits
+        self.notification = notification
+        self.prepared = prepared
+        self.parse_mode = resolve_parse_mode(notification)
+        self.text = compose_text(notification, self.parse_mode)
+        self.thread_id = _thread_id(notification, dest)
+        self.silent = (
+            dest.disable_notification
+            if notification.disable_notification is None
+            else notification.disable_notification
+        )
+        self.stats = CallStats()
+        self.messages_sent = 0
+        self.media_delivered = 0
+        self.media_skipped = 0
+        self.media_failed = 0
+        self.unconfirmed = 0
+        self.text_failed = False
+        # Formatting refused and sent as plain text: delivered, but not as asked.
+        self.degraded = False
+        self.caption_sent = False
+        self.errors: list[str] = []
+        self.spooled: list[SpooledFile] = []
+        self.transient = False
+        # The longest wait Telegram asked for, for the outbox's next try.
+        self.retry_after: float | None = None
+
+    # ---- outcome -----------------------------------------------------------------
+
+    async def run(self) -> DeliveryResult:
+        try:
+            if self.notification.media:
+                await self.send_with_media()
+            elif self.text:
+                await self.send_text(self.text)
+            else:
+                self.error("nothing to send: empty message and no media")
+        except _ChatRefused:
+            pass
+        finally:
+            # Temporary files of downloads made here never outlive the delivery.
+            for spooled in self.spooled:
+                await spooled.remove()
+        return self._result()
+
+    def _result(self) -> DeliveryResult:
+        if self.messages_sent == 0 and self.unconfirmed == 0:
+            raise DeliveryError(
+                "; ".join(self.errors) or "nothing delivered",
+                permanent=not self.transient,
+                retry_after=self.retry_after,
+            )
+        failed = self.text_failed or self.media_failed or self.unconfirmed
+        return DeliveryResult(
+            destination_id=self.dest.destination_id,
+            destination_name=self.dest.name,
+            success=not (failed or self.degraded),
+            messages_sent=self.messages_sent,
+            media_delivered=self.media_delivered,
+            media_skipped=self.media_skipped,
+            media_failed=self.media_failed,
+            unconfirmed=self.unconfirmed,
+            attempts=max(1, self.stats.requests),
+            errors=tuple(truncate_error(e) for e in self.errors),
+        )
+
+    def error(self, text: str) -> None:
+        _LOGGER.info("Telegram %s: %s", self.dest.name, text)
+        self.errors.append(text)
+
+    def failed_call(self, what: str, err: TelegramSendError) -> None:
+        """Record a failed call; a refusing chat ends the delivery."""
+        self.error(f"{what}: {err}")
+        if err.kind is ErrorKind.UNCONFIRMED:
+            self.unconfirmed += 1
+        elif not err.permanent:
+            self.transient = True
+        if err.retry_after is not None:
+            self.retry_after = max(self.retry_after or 0.0, err.retry_after)
+        if err.kind in (ErrorKind.CHAT, ErrorKind.MIGRATED):
+            raise _ChatRefused from err
+
+    async def call[T](
+        self, make: Callable[[dict[str, Any]], Awaitable[T]], *, weight: int = 1
+    ) -> T:
+        """Run a send with this chat's common fields; follow one group migration."""
+        try:
+            return await self._paced(make, weight)
+        except TelegramSendError as err:
+            # Followed once per call: a chat that keeps "moving" is refused.
+            if err.kind is not ErrorKind.MIGRATED or not isinstance(
+                err.migrate_to, int
+            ):
+                raise
+            self.dest.migrate(err.migrate_to)
+            return await self._paced(make, weight)
+
+    async def _paced[T](
+        self, make: Callable[[dict[str, Any]], Awaitable[T]], weight: int
+    ) -> T:
+        # The chat id is read at call time: a migration changes it between tries.
+        common = {
+            "chat_id": self.dest.chat_id,
+            "disable_notification": self.silent,
+            "message_thread_id": self.thread_id,
+        }
+        return await self.bot.async_call(
+            self.dest.chat_id, lambda: make(common), self.stats, weight=weight
+        )
+
+    # ---- text --------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        for chunk in split_text(text, self.limits.text_chars, html_mode=self.html_mode):
+            try:
+                await self._send_text_chunk(chunk)
+            except TelegramSendError as err:
+                self.text_failed = True
+                self.failed_call("text", err)
+
+    async def _send_text_chunk(self, chunk: str) -> None:
+        bot = self.bot.bot
+        try:
+            await self.call(
+                lambda common: bot.send_message(
+                    text=chunk, parse_mode=self.parse_mode, **common
+                )
+            )
+        except TelegramSendError as err:
+            if err.kind is not ErrorKind.PARSE or self.parse_mode is None:
+                raise
+            self.formatting_refused("text", err)
+            plain = html_to_plain(chunk) if self.html_mode else chunk
+            await self.call(lambda common: bot.send_message(text=plain, **common))
+        self.messages_sent += 1
+
+    def formatting_refused(self, what: str, err: TelegramSendError) -> None:
+        """Note a parse-mode refusal: the plain resend is delivered, not as asked."""
+        self.degraded = True
+        self.error(f"{what} sent as plain text, formatting refused: {err}")
+
+
+def _thread_id(notification: Notification, dest: TelegramDestination) -> int | None:
+    thread = (
+        dest.message_thread_id
+        if notification.message_thread_id is None
+        else notification.message_thread_id
+    )
+    # The General topic is addressed by sending without a thread id.
+    return None if thread in (None, GENERAL_TOPIC) else thread
+
+
+__all__ = [
+    "ChatMigratedCallback",
+    "TelegramDestination",
+    "format_size",
+    "normalize_chat_id",
+]
