@@ -303,15 +303,35 @@ class WorkerPool:
             if self._closed:
                 raise TemplateError("template error: the renderer is closed")
             if self._idle:
-                return self._idle.pop()
+                # The longest idle first: a replacement may still be starting.
+                return self._idle.pop(0)
             self._count += 1
         try:
-            return _Worker(self.memory_mb)
+            worker = _Worker(self.memory_mb)
         except OSError as err:
             with self._cond:
                 self._count -= 1
                 self._cond.notify()
             raise TemplateError(f"template error: no render process: {err}") from err
+        self._start_spare()
+        return worker
+
+    def _start_spare(self) -> None:
+        """Keep one more worker starting while there is room, so a render after a
+        killed runaway finds a warm worker instead of waiting for a start."""
+        with self._cond:
+            if self._closed or self._idle or self._count >= self._size:
+                return
+            self._count += 1
+        try:
+            spare = _Worker(self.memory_mb)
+        except OSError:
+            with self._cond:
+                self._count -= 1
+            return
+        with self._cond:
+            self._idle.append(spare)
+            self._cond.notify()
 
     def _checkin(self, worker: _Worker) -> None:
         if not worker.alive:

@@ -83,7 +83,8 @@ def _status_kb(field: str) -> int:
 
 def _limit_resources(memory_mb: int) -> int:
     """Cap this process; return its resident size at rest (kB)."""
-    os.nice(10)  # a runaway must not take the CPU from Home Assistant's event loop
+    # Lowest priority: a runaway must not take the CPU from Home Assistant's loop.
+    os.nice(19)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     idle_kb = _status_kb("VmSize")
     limit = (idle_kb + memory_mb * 1024) * 1024
