@@ -37,7 +37,7 @@ from custom_components.notify_bridge.sources.planka import (
 )
 
 BUDGET = 1.0
-# Each of these built 10^7–10^8 elements or hundreds of MB, or never ends.
+# Each of these built 10^7-10^8 elements or hundreds of MB, or never ends.
 HOSTILE = {
     "nested format spec": "{{ '{0:{1}}'.format('x', '>999999999') }}",
     "repeated str.format field": "{{ ('{0}' * 20000).format('x' * 50000) }}",
@@ -177,7 +177,7 @@ async def test_hostile_corpus_ends_cleanly_without_blocking_the_loop(
         await ticker
     # Nothing here blocks the loop (it only awaits); what remains is the scheduler
     # of a shared machine, which can delay a wake-up by tens of ms now and then.
-    # Before, single renders blocked it for 0.1–1.9 s.
+    # Before, single renders blocked it for 0.1-1.9 s.
     lags.sort()
     assert lags[int(len(lags) * 0.99)] < 0.05
     assert lags[-1] < 0.15
@@ -202,7 +202,9 @@ async def test_runaways_do_not_starve_normal_renders(renderer: Renderer) -> None
     waited = time.monotonic() - started
     assert text.startswith("alice pushed 1 commit to home/a")
     assert preview == "hello"
-    assert waited < 0.1
+    # Before: 4 s (both render slots held by the runaways). Now only the machine's
+    # scheduler stands between them and their thread.
+    assert waited < 0.25
     for task in runaways:
         with pytest.raises(TemplateTimeoutError, match="time budget of 1 s"):
             await task
@@ -216,7 +218,7 @@ def test_runaway_is_killed_at_the_budget_and_replaced() -> None:
         assert renderer.render("{{ range(2) | list }}", {}) == "[0, 1]"
         [pid] = renderer.workers.pids()
         started = time.monotonic()
-        with pytest.raises(TemplateTimeoutError, match="time budget of 0.5 s"):
+        with pytest.raises(TemplateTimeoutError, match=r"time budget of 0\.5 s"):
             renderer.render(RUNAWAY, {})
         assert time.monotonic() - started < 0.8
         assert not _alive(pid)
@@ -307,12 +309,16 @@ def test_worker_renders_exactly_as_in_process(
     assert there == here
 
 
-def test_slow_in_process_render_moves_to_a_worker(renderer: Renderer) -> None:
+def test_slow_in_process_render_moves_to_a_worker() -> None:
     """A substitution template that runs past its slice still renders (in a worker)."""
+    renderer = Renderer(time_budget=10)
     template = "{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}done"
     assert _in_process(template)
-    assert renderer.render(template, {"s": "x" * 600}) == "done"
-    assert renderer.workers.pids()
+    try:
+        assert renderer.render(template, {"s": "x" * 1500}) == "done"
+        assert renderer.workers.pids()
+    finally:
+        renderer.close()
 
 
 async def test_batch_keeps_order_and_first_error(renderer: Renderer) -> None:

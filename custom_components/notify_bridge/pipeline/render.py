@@ -109,11 +109,15 @@ def _render_compiled(
     max_output: int,
     *,
     slice_: float | None = None,
+    deadline: float | None = None,
 ) -> str:
-    """Render a compiled template in this thread within `budget` (or `slice_`)."""
+    """Render a compiled template in this thread within `budget` (or `slice_`),
+    or by `deadline` (time.monotonic) when given."""
     state = _state
     state.move = slice_ is not None and slice_ < budget
-    state.deadline = time.monotonic() + (slice_ if state.move else budget)  # type: ignore[operator]
+    if deadline is None:
+        deadline = time.monotonic() + (slice_ if state.move else budget)  # type: ignore[operator]
+    state.deadline = deadline
     state.budget = budget
     state.escape = _ESCAPERS[output_format]
     try:
@@ -156,7 +160,13 @@ def _compile_in_worker(source: str) -> Any:
 
 
 def render_isolated(
-    source: str, context: Mapping[str, Any], fmt: str, budget: float, max_output: int
+    source: str,
+    context: Mapping[str, Any],
+    fmt: str,
+    budget: float,
+    max_output: int,
+    *,
+    deadline: float | None = None,
 ) -> str:
     """Compile and render in a worker process (see `render_worker`)."""
     try:
@@ -165,7 +175,9 @@ def render_isolated(
         raise
     except Exception as err:  # constant folding failed at compile time
         raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
-    return _render_compiled(template, context, OutputFormat(fmt), budget, max_output)
+    return _render_compiled(
+        template, context, OutputFormat(fmt), budget, max_output, deadline=deadline
+    )
 
 
 class Renderer:

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 import pickle
 import select
+import struct
 import subprocess
 import sys
 import threading
@@ -34,9 +35,9 @@ from .render_worker import Snapshot, frame, mappingproxy
 
 # Memory one render may use above a worker's idle size (its address space is capped).
 RENDER_MEMORY_MB = 64
-# After the budget, a worker gets this long to report its own timeout before it is
+# After the deadline, a worker gets this long to report its own timeout before it is
 # killed (a C-level runaway never reports).
-KILL_GRACE = 0.1
+KILL_GRACE = 0.02
 # A new worker (Python start and imports) must be ready within this long.
 STARTUP_TIMEOUT = 30.0
 # A reply larger than this is refused (rendered output is cut far below it).
@@ -62,6 +63,9 @@ def _boot_code() -> str:
     """Code the worker runs: import the pipeline without the integration's
     `__init__` (which imports Home Assistant), then serve."""
     return (
+        # Lowest priority from the first instruction: even its start must not take
+        # the CPU from Home Assistant's event loop.
+        "import os; os.nice(19)\n"
         "import importlib, json, sys, types\n"
         "paths, stubs, package, memory = json.loads(sys.argv[1])\n"
         "sys.path[:] = paths\n"
@@ -179,17 +183,18 @@ class _Worker:
                 raise _WorkerLost
             self.idle_rss_kb = int(hello.get("rss_kb", 0))
             self.ready = True
+        # CLOCK_MONOTONIC is one clock for all processes: the worker's deadline is
+        # this one, so its own timeout arrives before the kill.
+        deadline = time.monotonic() + budget
         try:
-            self._proc.stdin.write(request)  # type: ignore[union-attr]
+            self._proc.stdin.write(frame(struct.pack(">d", deadline)) + request)  # type: ignore[union-attr]
             self._proc.stdin.flush()  # type: ignore[union-attr]
         except OSError as err:
             raise _WorkerLost from err
-        reply = self._read(budget + KILL_GRACE)
+        reply = self._read(deadline + KILL_GRACE - time.monotonic())
         if reply is None:
             self.kill()
             raise timeout_error(budget)
-        if reply.get("exit"):
-            self.kill()
         if reply.get("timeout"):
             raise timeout_error(budget)
         return reply

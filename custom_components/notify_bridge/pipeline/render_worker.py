@@ -2,7 +2,7 @@
 
 Started by `render_pool` as `python -I -c <boot>`; it imports only the pipeline (never
 Home Assistant). Limits set once at start: address space (idle size + the render
-memory limit), CPU niceness, no core files; and per render a CPU-time limit just above
+memory limit), no core files (the boot code already lowered its priority); and per render a CPU-time limit just above
 the budget, so a runaway ends even if Home Assistant is gone.
 
 Protocol on stdin/stdout: frames of a 4-byte big-endian length and a body. Requests
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import resource
 import struct
 import sys
@@ -83,8 +82,6 @@ def _status_kb(field: str) -> int:
 
 def _limit_resources(memory_mb: int) -> int:
     """Cap this process; return its resident size at rest (kB)."""
-    # Lowest priority: a runaway must not take the CPU from Home Assistant's loop.
-    os.nice(19)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     idle_kb = _status_kb("VmSize")
     limit = (idle_kb + memory_mb * 1024) * 1024
@@ -100,26 +97,26 @@ def _limit_cpu(budget: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + budget) + 1, hard))
 
 
-def _serve(request: bytes, memory_mb: int) -> dict[str, Any]:
+def _serve(deadline: float, request: bytes, memory_mb: int) -> dict[str, Any]:
     from .render import TemplateTimeoutError, render_isolated  # noqa: PLC0415
 
     try:
         source, context, output_format, budget, max_output = _loads(request)
         _limit_cpu(budget)
-        return {
-            "text": render_isolated(source, context, output_format, budget, max_output)
-        }
+        text = render_isolated(
+            source, context, output_format, budget, max_output, deadline=deadline
+        )
     except TemplateTimeoutError as err:
         return {"error": str(err), "timeout": True}
     except MemoryError:
-        # Start afresh after running out: the parent replaces this process.
+        # What the render built is freed as the error unwinds: the worker goes on.
         return {
             "error": "template error: the render needs more than its memory limit "
-            f"of {memory_mb} MB",
-            "exit": True,
+            f"of {memory_mb} MB"
         }
     except Exception as err:  # noqa: BLE001 - every failure is a reply, never a hang
         return {"error": str(err) or f"template error: {type(err).__name__}"}
+    return {"text": text}
 
 
 def _loads(request: bytes) -> Any:
@@ -145,10 +142,11 @@ def main(memory_mb: int) -> None:
     idle_rss = _limit_resources(memory_mb)
     stdout.write(frame(json.dumps({"ready": True, "rss_kb": idle_rss}).encode()))
     stdout.flush()
-    while (request := read_frame(stdin)) is not None:
-        reply = _serve(request, memory_mb)
+    # Each request: a frame with its deadline (CLOCK_MONOTONIC), then the pickle.
+    while (deadline := read_frame(stdin)) is not None and (
+        request := read_frame(stdin)
+    ) is not None:
+        reply = _serve(struct.unpack(">d", deadline)[0], request, memory_mb)
         reply["peak_kb"] = max(0, _status_kb("VmHWM") - idle_rss)
         stdout.write(frame(json.dumps(reply).encode()))
         stdout.flush()
-        if reply.get("exit"):
-            return
