@@ -63,9 +63,6 @@ def _boot_code() -> str:
     """Code the worker runs: import the pipeline without the integration's
     `__init__` (which imports Home Assistant), then serve."""
     return (
-        # Lowest priority from the first instruction: even its start must not take
-        # the CPU from Home Assistant's event loop.
-        "import os; os.nice(19)\n"
         "import importlib, json, sys, types\n"
         "paths, stubs, package, memory = json.loads(sys.argv[1])\n"
         "sys.path[:] = paths\n"
@@ -176,7 +173,8 @@ class _Worker:
         return self._proc.pid
 
     def run(self, request: bytes, budget: float) -> dict[str, Any]:
-        """Send one request and wait for its reply; kill the worker at the budget."""
+        """Send one request and wait for its reply; kill the worker at the budget
+        (which starts once the worker is ready: its start is not the template's)."""
         if not self.ready:
             hello = self._read(STARTUP_TIMEOUT)
             if not hello or not hello.get("ready"):
@@ -318,14 +316,14 @@ class WorkerPool:
                 self._count -= 1
                 self._cond.notify()
             raise TemplateError(f"template error: no render process: {err}") from err
-        self._start_spare()
         return worker
 
     def _start_spare(self) -> None:
-        """Keep one more worker starting while there is room, so a render after a
-        killed runaway finds a warm worker instead of waiting for a start."""
+        """After a render, start one more worker while there is room: a render
+        after a killed runaway then finds a warm one instead of waiting for a start
+        (not with the first render, which would then start two at once)."""
         with self._cond:
-            if self._closed or self._idle or self._count >= self._size:
+            if self._closed or self._count >= self._size:
                 return
             self._count += 1
         try:
@@ -354,6 +352,7 @@ class WorkerPool:
                 except OSError:
                     self._count -= 1
             self._cond.notify()
+        self._start_spare()
 
     def close(self) -> None:
         """Kill every idle worker; busy ones are killed when their render returns."""

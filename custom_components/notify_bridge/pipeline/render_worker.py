@@ -2,7 +2,7 @@
 
 Started by `render_pool` as `python -I -c <boot>`; it imports only the pipeline (never
 Home Assistant). Limits set once at start: address space (idle size + the render
-memory limit), no core files (the boot code already lowered its priority); and per render a CPU-time limit just above
+memory limit), lowest CPU priority, no core files; and per render a CPU-time limit just above
 the budget, so a runaway ends even if Home Assistant is gone.
 
 Protocol on stdin/stdout: frames of a 4-byte big-endian length and a body. Requests
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import struct
 import sys
@@ -82,6 +83,9 @@ def _status_kb(field: str) -> int:
 
 def _limit_resources(memory_mb: int) -> int:
     """Cap this process; return its resident size at rest (kB)."""
+    # Lowest priority once started (a render's budget includes the start, so that
+    # runs at normal priority): a runaway must not take the CPU from HA's loop.
+    os.nice(19)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     idle_kb = _status_kb("VmSize")
     limit = (idle_kb + memory_mb * 1024) * 1024
