@@ -4,8 +4,10 @@ processes with a memory and CPU limit; substitution-only ones keep the fast path
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 import gc
 import os
 import resource
@@ -13,6 +15,7 @@ import time
 from types import MappingProxyType
 from typing import Any
 
+from markupsafe import Markup
 import pytest
 
 from custom_components.notify_bridge.pipeline.models import OutputFormat
@@ -259,6 +262,10 @@ def test_workers_end_with_the_renderer() -> None:
     assert not any(_alive(pid) for pid in pids)
 
 
+class _Color(StrEnum):
+    RED = "red"
+
+
 class _State:
     """Stands in for an object Home Assistant puts in event data (a `State`)."""
 
@@ -285,6 +292,10 @@ CONTEXT = {
         }
     ),
     "new_state": _State(),
+    "markup": Markup("<b>trusted</b>"),
+    "ordered": OrderedDict(a=1),
+    "fmt": OutputFormat.HTML,
+    "color": _Color.RED,
 }
 SAME_ANYWHERE = [
     "{{ data }}",
@@ -294,6 +305,7 @@ SAME_ANYWHERE = [
     "{{ new_state.state }} {{ new_state.attributes.brightness }} {{ new_state }}",
     "{{ data.commits[0].message | e }} {{ data.repository | safe }}",
     "{{ data.missing.deep }}|{{ data.when.year }}",
+    "{{ markup }} {{ ordered }} {{ fmt }} {{ color }} {{ color == 'red' }}",
 ]
 
 

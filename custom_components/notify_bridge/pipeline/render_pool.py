@@ -45,18 +45,30 @@ MAX_REPLY_BYTES = 16 * 1024 * 1024
 # Attributes captured of an object that is not plain data.
 MAX_SNAPSHOT_ATTRIBUTES = 64
 
-_IMPORTABLE_MODULES = frozenset(
-    {"builtins", "copyreg", "datetime", "_datetime", "zoneinfo", "zoneinfo._zoneinfo"}
-)
 _PACKAGE = __package__ or "custom_components.notify_bridge.pipeline"
-# Exact types pickled as they are; anything else is converted (see `_Pickler`).
-_PLAIN = frozenset({str, int, float, bool, NoneType, bytes, list, tuple, dict, set})
-_PLAIN |= {frozenset, type(Ellipsis)}
-with contextlib.suppress(ImportError):
-    from datetime import date, datetime, time as dtime, timedelta, timezone
-    from zoneinfo import ZoneInfo
-
-    _PLAIN |= {date, datetime, dtime, timedelta, timezone, ZoneInfo}
+# Modules the worker can import: instances of their classes are pickled as they are
+# (datetimes, Markup, OrderedDict, the pipeline's own enums and dataclasses).
+_IMPORTABLE_MODULES = frozenset(
+    {
+        "builtins",
+        "copyreg",
+        "collections",
+        "datetime",
+        "_datetime",
+        "decimal",
+        "_decimal",
+        "fractions",
+        "ipaddress",
+        "uuid",
+        "zoneinfo",
+        "zoneinfo._zoneinfo",
+        "markupsafe",
+        f"{_PACKAGE}.models",
+        f"{_PACKAGE.rpartition('.')[0]}.const",
+    }
+)
+_PLAIN = frozenset({str, int, float, bool, NoneType, bytes, list, tuple, dict})
+_BASES: tuple[Any, ...] = (str, int, float, dict, list, tuple, set, frozenset)
 
 
 def _boot_code() -> str:
@@ -74,9 +86,8 @@ def _boot_code() -> str:
 
 
 def _boot_args(memory_mb: int) -> str:
-    parents = _PACKAGE.split(".")[
-        :-1
-    ]  # custom_components, custom_components.notify_bridge
+    # custom_components, custom_components.notify_bridge
+    parents = _PACKAGE.split(".")[:-1]
     folder = Path(__file__).resolve().parent
     stubs = [
         (".".join(parents[: index + 1]), str(folder.parents[len(parents) - index - 1]))
@@ -87,17 +98,21 @@ def _boot_args(memory_mb: int) -> str:
 
 class _Pickler(pickle.Pickler):
     """Pickle a template context so the worker sees what a template here would:
-    read-only mappings stay read-only; subclasses of str/int/float/dict/list/tuple
-    become the plain type; other objects become a `Snapshot` (text + attributes),
-    since the worker cannot import their classes (Home Assistant's `State`)."""
+    read-only mappings stay read-only; objects of classes the worker can import stay
+    as they are; other subclasses of str/int/float/dict/list/tuple/set become the
+    plain type (a StrEnum its value); anything else becomes a `Snapshot` (its text
+    and public attributes), since the worker cannot import Home Assistant's
+    classes (a `State`). Method calls on such objects are not available there."""
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
-        if kind in _PLAIN or _importable(obj):
+        if kind in _PLAIN:
             return NotImplemented
         if kind is MappingProxyType:
             return (mappingproxy, (dict(obj),))
-        for base in (str, int, float, dict, list, tuple, set, frozenset):
+        if kind.__module__ in _IMPORTABLE_MODULES or _importable(obj):
+            return NotImplemented
+        for base in _BASES:
             if isinstance(obj, base):
                 return (base, (base(obj),))
         return (Snapshot, (str(obj), repr(obj), _attributes(obj)))
