@@ -255,6 +255,9 @@ class Renderer:
             except TemplateError as err:
                 outcomes.append(err)
                 break
+            except MemoryError:  # not expected here (growth is bounded), but say so
+                outcomes.append(TemplateError("template error: out of memory"))
+                break
         return outcomes
 
     async def async_render(
