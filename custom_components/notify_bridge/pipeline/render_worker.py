@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, BinaryIO
 
 _HEADER = struct.Struct(">I")
+_MAPPED_MARGIN_KB = 4096
 
 
 def mappingproxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -87,8 +88,11 @@ def _limit_resources(memory_mb: int) -> int:
     # runs at normal priority): a runaway must not take the CPU from HA's loop.
     os.nice(19)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # The limit is on address space; resident memory can also grow by pages of
+    # files mapped at start and first touched later: keep a margin for those, so
+    # the resident growth stays within `memory_mb` too.
     idle_kb = _status_kb("VmSize")
-    limit = (idle_kb + memory_mb * 1024) * 1024
+    limit = (idle_kb + memory_mb * 1024 - _MAPPED_MARGIN_KB) * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     return _status_kb("VmRSS")
 
