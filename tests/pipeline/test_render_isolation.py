@@ -11,6 +11,7 @@ from enum import StrEnum
 import gc
 import os
 import resource
+import signal
 import time
 from types import MappingProxyType
 from typing import Any
@@ -346,3 +347,21 @@ async def test_batch_keeps_order_and_first_error(renderer: Renderer) -> None:
     ]
     with pytest.raises(TemplateError, match="division"):
         await renderer.async_render_all(failing)
+
+
+async def test_worker_that_dies_is_a_template_error_and_replaced() -> None:
+    """A worker ending mid-render (crash, OOM killer) fails that render clearly;
+    the next render gets a new worker."""
+    renderer = Renderer(time_budget=5, max_concurrent=1)
+    try:
+        await renderer.async_render("{{ range(1) | list }}", {})
+        [pid] = renderer.workers.pids()
+        render = asyncio.create_task(renderer.async_render(RUNAWAY, {}))
+        await asyncio.sleep(0.3)
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(TemplateError, match="render process ended"):
+            await render
+        assert await renderer.async_render("{{ range(2) | list }}", {}) == "[0, 1]"
+        assert pid not in renderer.workers.pids()
+    finally:
+        renderer.close()
