@@ -2,6 +2,9 @@
 
 (a) Median CPU microseconds per event for 10,000 events through router → renderer →
     dispatcher into an in-memory destination (target ≤ 300 µs).
+    The typical template renders in-process (it only substitutes values); the same
+    template with one computed value (`* 1`) renders in a worker process: its cost
+    here (CPU of this process, and wall time) is printed too.
 (b) Render time of our cached sandboxed renderer against Home Assistant's
     `Template.async_render` on the same template and context, measured in the same run
     (target: ours at least 2x faster). Two baselines:
@@ -40,6 +43,8 @@ from custom_components.notify_bridge.pipeline.models import (
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy
 
 EVENTS = 10_000
+# Events through the worker-process path (each waits for a round trip).
+WORKER_EVENTS = 1_000
 RENDERS = 20_000
 # A typical notification: a Gitea push with its commits.
 TEMPLATE = (
@@ -48,6 +53,8 @@ TEMPLATE = (
     "{% for c in data.commits %}• {{ c.id[:7] }} {{ c.message | truncate(60) }}"
     " ({{ c.author.name }})\n{% endfor %}{{ data.compare_url }}"
 )
+# The same notification with one computed value: renders in a worker process.
+WORKER_TEMPLATE = TEMPLATE + " ({{ data.commits | length * 1 }})"
 CONTEXT = {
     "data": {
         "pusher": {"full_name": "Alice"},
@@ -86,7 +93,9 @@ class MemoryDestination:
         )
 
 
-async def per_event_cpu_us(*, with_policy: bool = False) -> tuple[float, float, int]:
+async def per_event_cpu_us(
+    *, with_policy: bool = False, template: str = TEMPLATE, events: int = EVENTS
+) -> tuple[float, float, int]:
     destination = MemoryDestination()
     dispatcher = Dispatcher(
         policy=DeliveryPolicy(clock=lambda: datetime.now(UTC)) if with_policy else None
@@ -104,7 +113,7 @@ async def per_event_cpu_us(*, with_policy: bool = False) -> tuple[float, float, 
                 event_types=frozenset({"push"}),
                 match=freeze({"data.repository.full_name": "home/automation"}),
                 destinations=("memory",),
-                template=TEMPLATE,
+                template=template,
                 title_template="{{ data.repository.full_name }}",
             )
         ],
@@ -118,13 +127,14 @@ async def per_event_cpu_us(*, with_policy: bool = False) -> tuple[float, float, 
     )
     samples: list[float] = []
     wall_started = time.perf_counter()
-    for _ in range(EVENTS):
+    for _ in range(events):
         started = time.process_time()
         await pipeline.async_handle_event(event)
         samples.append((time.process_time() - started) * 1e6)
     wall = time.perf_counter() - wall_started
-    assert destination.delivered == EVENTS
-    return statistics.median(samples), wall / EVENTS * 1e6, destination.delivered
+    pipeline.renderer.close()
+    assert destination.delivered == events
+    return statistics.median(samples), wall / events * 1e6, destination.delivered
 
 
 def time_renders(render) -> float:
@@ -145,6 +155,9 @@ async def render_ratio() -> dict[str, float | bool]:
         hass = HomeAssistant(config_dir)
         kept = Template(TEMPLATE, hass)
         ours = Renderer()
+        assert ours.render(WORKER_TEMPLATE, CONTEXT) == ours.workers.render(
+            WORKER_TEMPLATE, CONTEXT, OutputFormat.PLAIN, 1.0, 32_768
+        )
         identical = kept.async_render(CONTEXT, parse_result=False) == ours.render(
             TEMPLATE, CONTEXT, OutputFormat.PLAIN
         )
@@ -158,6 +171,7 @@ async def render_ratio() -> dict[str, float | bool]:
             lambda: kept.async_render(CONTEXT, parse_result=False)
         )
         await hass.async_stop(force=True)
+        ours.close()
     return {
         "render_us_ours": round(our_us, 2),
         "render_us_home_assistant_per_call": round(per_call_us, 2),
@@ -176,6 +190,13 @@ async def main() -> None:
     )
     policy_cpu, _, _ = await per_event_cpu_us(with_policy=True)
     print(f"    with the delivery policy in the path: {policy_cpu:.1f} µs/event")
+    worker_cpu, worker_wall, _ = await per_event_cpu_us(
+        template=WORKER_TEMPLATE, events=WORKER_EVENTS
+    )
+    print(
+        f"    a template rendered in a worker process: median CPU here "
+        f"{worker_cpu:.1f} µs/event, wall {worker_wall:.1f} µs/event"
+    )
     ratio = await render_ratio()
     print(
         f"(b) render: ours {ratio['render_us_ours']} µs; Home Assistant per call "
@@ -192,6 +213,8 @@ async def main() -> None:
                 "median_cpu_us_per_event": round(median_cpu, 1),
                 "wall_us_per_event": round(wall_per_event, 1),
                 "median_cpu_us_per_event_with_policy": round(policy_cpu, 1),
+                "median_cpu_us_per_event_worker_template": round(worker_cpu, 1),
+                "wall_us_per_event_worker_template": round(worker_wall, 1),
                 **ratio,
             }
         )

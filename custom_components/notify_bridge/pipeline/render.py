@@ -4,403 +4,72 @@ Why not Home Assistant's template engine: user templates here render untrusted e
 data (a Gitea commit message, an album name) and must not reach HA state or services;
 and a runaway template must end within a time budget instead of pinning a CPU.
 
-How the budget is enforced without killing threads: every `for` loop body gets an
-injected `_nb_tick()` call, and the sandbox's call/attribute/item hooks and the output
-loop check the same deadline. Operators and filters that could build a huge value in
-one C call (`*`, `**`, `+`, `center`, `indent`, `format`, `replace`) are capped first.
+Where a template renders is decided once, on its parsed tree (`render_classify`):
+- templates that only substitute values (attributes, items, `if`, `for` over the
+  data, filters that are one linear pass) render here, in an executor thread, with a
+  short time slice (`IN_PROCESS_SLICE`); a render that needs longer is abandoned
+  and rendered again in a worker (renders have no side effects, so the result is the
+  same);
+- everything else (anything that can call, compute, format or loop on its own)
+  renders in a worker process (`render_pool`) with a memory limit, a CPU limit and
+  the budget, killed at the budget. A C-level runaway can hold the GIL of its own
+  process only, never Home Assistant's.
+
+Inside either, the sandbox still checks a deadline: every `for` loop body gets an
+injected `_nb_tick()` call, and the call hooks and the output loop check it; operators
+and filters that could build a huge value in one call are capped first.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
-from itertools import islice
-import math
-import re
-import threading
 import time
-from types import MappingProxyType
 from typing import Any
+import weakref
 
-from jinja2 import (
-    TemplateSyntaxError,
-    pass_context,
-    pass_environment,
-    pass_eval_context,
-)
-from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
-from jinja2.ext import Extension
-from jinja2.filters import sync_do_join
-from jinja2.lexer import Token, TokenStream
-from jinja2.runtime import ChainableUndefined, markup_join as _markup_join
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup, escape
+from jinja2 import TemplateSyntaxError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
 
 from .limits import (
     MAX_CONCURRENT_RENDERS,
     MAX_RENDER_OUTPUT,
-    MAX_TEMPLATE_SEQUENCE,
     RENDER_TIME_BUDGET,
     TEMPLATE_CACHE_SIZE,
 )
 from .models import OutputFormat
+from .render_classify import renders_in_process
+from .render_env import (
+    _ENVIRONMENT,
+    _ESCAPERS,
+    TRUNCATION_MARK,
+    _check_deadline,
+    _compile_guarded,
+    _cut,
+    _MoveToWorker,
+    _state,
+    escape_text,
+)
+from .render_errors import TemplateError, TemplateTimeoutError
+from .render_pool import RENDER_MEMORY_MB, WorkerPool
 
-TRUNCATION_MARK = "…"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-# Width and precision of %-formats ("%0300d", "%.9999f"); "%*d" is refused outright.
-_FORMAT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-+ 0#]*(\d*)(?:\.(\d+))?")
-_FORMAT_STAR = re.compile(r"%(?:\([^)]*\))?[-+ 0#]*(?:\d*\.)?\*")
-# Widths inside str.format specs: "{:>50000}", "{0:.9999f}".
-_BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*)\}")
-_NUMBER = re.compile(r"\d+")
-_MAX_POWER_BITS = 100_000
 _COLLECT_BATCH = 64
-
-
-class TemplateError(Exception):
-    """A template could not be compiled or rendered; the message says why."""
-
-
-class TemplateTimeoutError(TemplateError):
-    """A render ran past its time budget."""
-
-
-class _RenderState(threading.local):
-    """Per worker thread: the running render's deadline and output format."""
-
-    deadline: float | None = None
-    budget: float = RENDER_TIME_BUDGET
-    escape: Callable[[str], str] | None = None
-
-
-_state = _RenderState()
-
-
-def _check_deadline() -> None:
-    """Raise once the current thread's render is past its budget."""
-    deadline = _state.deadline
-    if deadline is not None and time.monotonic() > deadline:
-        raise TemplateTimeoutError(
-            f"template rendering exceeded its time budget of {_state.budget:g} s"
-        )
-
-
-@pass_context
-def _tick(context: Any, value: str) -> str:
-    """Filter injected into every loop body: check the deadline, render nothing.
-
-    It takes the context only so Jinja cannot fold it into a constant at compile time.
-    """
-    _check_deadline()
-    return value
-
-
-def _guarded_range(*args: int) -> Iterator[int]:
-    """`range` that checks the deadline while iterating."""
-    for index, value in enumerate(range(*args)):
-        if not index & 0xFF:
-            _check_deadline()
-        yield value
-
-
-def _escape_markdown(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
-def _escape_html(text: str) -> str:
-    return str(escape(text))
-
-
-# How `{{ value }}` is escaped per format; None = as is.
-_ESCAPERS: dict[OutputFormat, Callable[[str], str] | None] = {
-    OutputFormat.PLAIN: None,
-    OutputFormat.HTML: _escape_html,
-    OutputFormat.MARKDOWN: _escape_markdown,
-}
-
-
-def escape_text(text: str, output_format: OutputFormat) -> str:
-    """Escape literal text for a format (as template values are)."""
-    escaper = _ESCAPERS[output_format]
-    return text if escaper is None else escaper(text)
-
-
-def _finalize(value: Any) -> str:
-    """Turn one `{{ value }}` into text for the format of this thread's render.
-
-    Values marked safe (`|safe`) are trusted as written in every format.
-    """
-    escaper = _state.escape
-    if type(value) is str:  # the common case first: plain strings (not Markup)
-        return value if escaper is None else escaper(value)
-    if value is None:
-        return ""
-    if isinstance(value, Markup):
-        return str(value)
-    text = str(value)
-    return text if escaper is None else escaper(text)
-
-
-class _LoopGuard(Extension):
-    """Inject a deadline check at the start of every for-loop body."""
-
-    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
-        state: str | None = None
-        for token in stream:
-            yield token
-            if token.type == "block_begin":
-                state = "begin"
-            elif state == "begin":
-                state = "for" if token.test("name:for") else None
-            elif token.type == "block_end" and state == "for":
-                state = None
-                line = token.lineno
-                # `{% if '' | _nb_tick %}{% endif %}`: a filter is called directly by
-                # compiled code (no sandbox hop) and an `if` yields no output.
-                yield Token(line, "block_begin", "{%")
-                yield Token(line, "name", "if")
-                yield Token(line, "string", "")
-                yield Token(line, "pipe", "|")
-                yield Token(line, "name", "_nb_tick")
-                yield Token(line, "block_end", "%}")
-                yield Token(line, "block_begin", "{%")
-                yield Token(line, "name", "endif")
-                yield Token(line, "block_end", "%}")
-
-
-def _sized(value: Any) -> int | None:
-    return len(value) if isinstance(value, str | bytes | list | tuple) else None
-
-
-def _too_big(what: str) -> SecurityError:
-    return SecurityError(
-        f"{what} would exceed {MAX_TEMPLATE_SEQUENCE} elements; templates may not "
-        "build values that large"
-    )
-
-
-_MAPPING_TYPES = frozenset({dict, MappingProxyType})
-_MAPPING_ATTRIBUTES = frozenset(dir(dict)) | frozenset(dir(MappingProxyType))
-
-
-class _BridgeSandbox(ImmutableSandboxedEnvironment):
-    """Immutable sandbox with deadline checks and caps on value-amplifying operators."""
-
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        _check_deadline()
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                size = _sized(seq)
-                if (
-                    size is not None
-                    and isinstance(count, int)
-                    and size * count > MAX_TEMPLATE_SEQUENCE
-                ):
-                    raise _too_big("repetition")
-        elif operator == "+":
-            left_size, right_size = _sized(left), _sized(right)
-            if (
-                left_size is not None
-                and right_size is not None
-                and left_size + right_size > MAX_TEMPLATE_SEQUENCE
-            ):
-                raise _too_big("concatenation")
-        elif operator == "%" and isinstance(left, str):
-            _check_format_widths(left)
-            args = right.values() if isinstance(right, Mapping) else right
-            args = (
-                args
-                if isinstance(args, tuple | list) or isinstance(right, Mapping)
-                else (right,)
-            )
-            if len(left) + sum(len(str(arg)) for arg in args) > MAX_TEMPLATE_SEQUENCE:
-                raise _too_big("formatting")
-        elif (
-            operator == "**"
-            and isinstance(left, int)
-            and isinstance(right, int)
-            and abs(left) > 1
-            and right * math.log2(abs(left)) > _MAX_POWER_BITS
-        ):
-            raise SecurityError("the power operator's result would be too large")
-        return super().call_binop(context, operator, left, right)
-
-    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
-        # Fail loudly: an escape attempt must not render as an empty string.
-        raise SecurityError(
-            f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe"
-        )
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        """Wrap str.format / format_map with size checks before the sandboxed call."""
-        wrapped = super().wrap_str_format(value)
-        if wrapped is None:
-            return None
-        template_text = str(getattr(value, "__self__", ""))
-
-        def checked(*args: Any, **kwargs: Any) -> str:
-            # "{:>50000000}".format(x) would pad in one C call: refuse big widths.
-            for spec in _BRACE_SPEC.findall(template_text):
-                for number in _NUMBER.findall(spec):
-                    _capped_width(int(number))
-            parts = (*args, *kwargs.values())
-            if (
-                len(template_text) + sum(len(str(a)) for a in parts)
-                > MAX_TEMPLATE_SEQUENCE
-            ):
-                raise _too_big("formatting")
-            return wrapped(*args, **kwargs)
-
-        return checked
-
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_deadline()
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        # Event data is plain mappings: look keys up directly unless the name is a
-        # mapping method, which keeps Jinja's attribute-first meaning.
-        if type(obj) in _MAPPING_TYPES and attribute not in _MAPPING_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
-
-
-def _check_format_widths(text: str) -> None:
-    """Refuse %-formats whose width or precision would pad to a huge string."""
-    if _FORMAT_STAR.search(text):
-        raise SecurityError("%-formats taking their width from the arguments (*)")
-    for width, precision in _FORMAT_WIDTH.findall(text):
-        for number in (width, precision):
-            if number:
-                _capped_width(int(number))
-
-
-def _capped_str_join(seq: Iterable[Any]) -> str:
-    """Jinja's `~`: join, refusing results past the size cap (`~` is no operator
-    the sandbox can intercept, so compiled templates get this in its place)."""
-    parts = [str(part) for part in seq]
-    if sum(map(len, parts)) > MAX_TEMPLATE_SEQUENCE:
-        raise _too_big("concatenation")
-    return "".join(parts)
-
-
-def _capped_markup_join(seq: Iterable[Any]) -> str:
-    parts = list(seq)
-    if sum(len(str(part)) for part in parts) > MAX_TEMPLATE_SEQUENCE:
-        raise _too_big("concatenation")
-    return _markup_join(parts)
-
-
-def _capped_width(width: int) -> int:
-    if width > MAX_TEMPLATE_SEQUENCE:
-        raise _too_big("padding")
-    return width
-
-
-def _build_environment() -> _BridgeSandbox:
-    env = _BridgeSandbox(
-        extensions=[_LoopGuard],
-        undefined=ChainableUndefined,
-        finalize=_finalize,
-        autoescape=False,
-        keep_trailing_newline=False,
-    )
-    base_filters = dict(env.filters)
-    env.filters["center"] = lambda value, width=80: base_filters["center"](
-        value, _capped_width(width)
-    )
-
-    def capped_indent(
-        value: Any, width: int | str = 4, *args: Any, **kwargs: Any
-    ) -> str:
-        pad = width if isinstance(width, int) else len(str(width))
-        _capped_width(len(str(value)) + pad * (str(value).count("\n") + 1))
-        return base_filters["indent"](value, width, *args, **kwargs)
-
-    @pass_environment
-    def capped_wordwrap(
-        environment: Any,
-        value: Any,
-        width: int = 79,
-        break_long_words: bool = True,
-        wrapstring: str | None = None,
-        break_on_hyphens: bool = True,
-    ) -> str:
-        text = str(value)
-        # At worst every character is followed by the wrap string.
-        _capped_width(len(text) * (1 + len(wrapstring or "\n")))
-        return base_filters["wordwrap"](
-            environment, text, width, break_long_words, wrapstring, break_on_hyphens
-        )
-
-    env.filters["indent"] = capped_indent
-    env.filters["wordwrap"] = capped_wordwrap
-
-    def capped_format(value: str, *args: Any, **kwargs: Any) -> str:
-        _check_format_widths(str(value))
-        return base_filters["format"](value, *args, **kwargs)
-
-    def capped_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
-        text = str(value)
-        hits = text.count(old) if old else len(text) + 1
-        if len(text) + hits * len(new) > MAX_TEMPLATE_SEQUENCE:
-            raise _too_big("replacement")
-        return (
-            text.replace(old, new) if count is None else text.replace(old, new, count)
-        )
-
-    @pass_eval_context
-    def capped_join(
-        eval_ctx: Any, value: Any, d: str = "", attribute: Any = None
-    ) -> str:
-        items = list(value)
-        if attribute is None:
-            size = sum(len(str(item)) for item in items) + len(d) * len(items)
-            if size > MAX_TEMPLATE_SEQUENCE:
-                raise _too_big("join")
-        return sync_do_join(eval_ctx, items, d, attribute)
-
-    env.filters["join"] = capped_join
-    env.filters["format"] = capped_format
-    env.filters["replace"] = capped_replace
-    # Curated globals: no lipsum (CPU-heavy), a deadline-checked range.
-    env.globals = {
-        "range": _guarded_range,
-        "dict": dict,
-        "namespace": env.globals["namespace"],
-        "cycler": env.globals["cycler"],
-        "joiner": env.globals["joiner"],
-    }
-    env.filters["_nb_tick"] = _tick
-    return env
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(TRUNCATION_MARK)] + TRUNCATION_MARK
-
-
-# One sandboxed environment for the whole process: preview, validation and delivery
-# compile with exactly the same rules.
-_ENVIRONMENT = _build_environment()
-# Macro bodies and {% set %} blocks are joined with `concat`: capped like `~`.
-_ENVIRONMENT.concat = _capped_str_join  # type: ignore[method-assign]
-
-
-def _compile_guarded(source: str) -> Any:
-    """Compile, and give the template's code the size-capped `~` joins."""
-    template = _ENVIRONMENT.from_string(source)
-    namespace = template.root_render_func.__globals__
-    namespace["str_join"] = _capped_str_join
-    namespace["markup_join"] = _capped_markup_join
-    return template
+# Compiled templates a worker process keeps.
+_WORKER_CACHE_SIZE = 64
+
+__all__ = [
+    "TRUNCATION_MARK",
+    "Renderer",
+    "TemplateError",
+    "TemplateTimeoutError",
+    "escape_text",
+    "validate_template",
+]
+
+
+# How long an in-process render may run before it moves to a worker process (s).
+IN_PROCESS_SLICE = 0.05
 
 
 def _syntax_error(err: TemplateSyntaxError) -> TemplateError:
@@ -413,6 +82,102 @@ def validate_template(source: str) -> None:
         _ENVIRONMENT.parse(source)
     except TemplateSyntaxError as err:
         raise _syntax_error(err) from err
+    except RecursionError as err:
+        raise TemplateError("template syntax error: nested too deeply") from err
+
+
+def _prepare(source: str) -> Any | None:
+    """Parse and classify; return the compiled template when it may render here,
+    None when it renders in a worker (compiling folds constants, which runs filters:
+    only the worker compiles what could compute)."""
+    try:
+        tree = _ENVIRONMENT.parse(source)
+    except TemplateSyntaxError as err:
+        raise _syntax_error(err) from err
+    except RecursionError as err:
+        raise TemplateError("template syntax error: nested too deeply") from err
+    if not renders_in_process(tree, _ENVIRONMENT.tests):
+        return None
+    return _compile_guarded(tree)
+
+
+def _render_compiled(
+    template: Any,
+    context: Mapping[str, Any],
+    output_format: OutputFormat,
+    budget: float,
+    max_output: int,
+    *,
+    slice_: float | None = None,
+    deadline: float | None = None,
+) -> str:
+    """Render a compiled template in this thread within `budget` (or `slice_`),
+    or by `deadline` (time.monotonic) when given."""
+    state = _state
+    state.move = slice_ is not None and slice_ < budget
+    if deadline is None:
+        deadline = time.monotonic() + (slice_ if state.move else budget)  # type: ignore[operator]
+    state.deadline = deadline
+    state.budget = budget
+    state.escape = _ESCAPERS[output_format]
+    try:
+        return _collect(
+            template.root_render_func(template.new_context(context)), max_output
+        )
+    except (TemplateError, _MoveToWorker, MemoryError):
+        raise
+    except (JinjaTemplateError, ArithmeticError, TypeError, ValueError) as err:
+        raise TemplateError(f"template error: {err}") from err
+    except RecursionError as err:
+        raise TemplateError("template error: recursion too deep") from err
+    except Exception as err:  # a KeyError in '%(a)s' % {}, an assertion in a filter
+        raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
+    finally:
+        state.deadline = state.escape = None
+        state.move = False
+
+
+def _collect(chunks: Iterator[str], max_output: int) -> str:
+    # Checked per chunk: in-process, memory stays within one chunk of the limit.
+    parts: list[str] = []
+    size = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size > max_output:
+            break
+    if len(parts) >= _COLLECT_BATCH:
+        _check_deadline()
+    return _cut("".join(parts).strip(), max_output)
+
+
+@lru_cache(maxsize=_WORKER_CACHE_SIZE)
+def _compile_in_worker(source: str) -> Any:
+    try:
+        return _compile_guarded(source)
+    except TemplateSyntaxError as err:
+        raise _syntax_error(err) from err
+
+
+def render_isolated(
+    source: str,
+    context: Mapping[str, Any],
+    fmt: str,
+    budget: float,
+    max_output: int,
+    *,
+    deadline: float | None = None,
+) -> str:
+    """Compile and render in a worker process (see `render_worker`)."""
+    try:
+        template = _compile_in_worker(source)
+    except (TemplateError, MemoryError):
+        raise
+    except Exception as err:  # constant folding failed at compile time
+        raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
+    return _render_compiled(
+        template, context, OutputFormat(fmt), budget, max_output, deadline=deadline
+    )
 
 
 class Renderer:
@@ -425,13 +190,21 @@ class Renderer:
         max_concurrent: int = MAX_CONCURRENT_RENDERS,
         max_output: int = MAX_RENDER_OUTPUT,
         cache_size: int = TEMPLATE_CACHE_SIZE,
+        memory_mb: int = RENDER_MEMORY_MB,
     ) -> None:
-        """Create the environment; renders share one cap on concurrency."""
+        """Renders share `max_concurrent` threads here and as many worker processes
+        (started on first use, ended with the renderer or by `close`)."""
         self._time_budget = time_budget
         self._max_output = max_output
         self._slots = asyncio.Semaphore(max_concurrent)
         # Keyed by the template text itself: an edited template is a new key.
-        self._compile = lru_cache(maxsize=cache_size)(_compile_guarded)
+        self._prepare = lru_cache(maxsize=cache_size)(_prepare)
+        self.workers = WorkerPool(max_concurrent, memory_mb)
+        self._finalizer = weakref.finalize(self, self.workers.close)
+
+    def close(self) -> None:
+        """End the worker processes (a later render starts none: it fails)."""
+        self._finalizer()
 
     def render(
         self,
@@ -439,50 +212,53 @@ class Renderer:
         context: Mapping[str, Any],
         output_format: OutputFormat = OutputFormat.PLAIN,
     ) -> str:
-        """Render synchronously in the calling thread (a worker thread in HA)."""
-        try:
-            template = self._compile(source)
-        except TemplateSyntaxError as err:
-            raise _syntax_error(err) from err
-        state = _state
-        state.deadline = time.monotonic() + self._time_budget
-        state.budget = self._time_budget
-        state.escape = _ESCAPERS[output_format]
-        try:
-            return self._collect(
-                template.root_render_func(template.new_context(context))
+        """Render synchronously (blocking: call from a worker thread in HA)."""
+        [outcome] = self._render_here([(source, context, output_format)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        if outcome is _IN_WORKER:
+            return self.workers.render(
+                source, context, output_format, self._time_budget, self._max_output
             )
-        except TemplateError:
-            raise
-        except (JinjaTemplateError, ArithmeticError, TypeError, ValueError) as err:
-            raise TemplateError(f"template error: {err}") from err
-        except RecursionError as err:
-            raise TemplateError("template error: recursion too deep") from err
-        except Exception as err:  # a KeyError in '%(a)s' % {}, an assertion in a filter
-            raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
-        finally:
-            state.deadline = state.escape = None
+        return outcome  # type: ignore[return-value]
 
     def render_all(
         self, jobs: Sequence[tuple[str, Mapping[str, Any], OutputFormat]]
     ) -> list[str]:
-        """Render several templates in one go (one worker-thread hop for all)."""
+        """Render several templates in one go."""
         return [self.render(*job) for job in jobs]
 
-    def _collect(self, chunks: Iterator[str]) -> str:
-        # Pulled in small batches so the size check costs C-level calls, not a Python
-        # step per chunk, and a runaway template stops within one batch of the limit.
-        parts = list(islice(chunks, _COLLECT_BATCH))
-        if len(parts) == _COLLECT_BATCH:
-            size = sum(map(len, parts))
-            while size <= self._max_output:
-                batch = list(islice(chunks, _COLLECT_BATCH))
-                if not batch:
-                    break
-                parts += batch
-                size += sum(map(len, batch))
-            _check_deadline()
-        return _cut("".join(parts).strip(), self._max_output)
+    def _render_here(
+        self, jobs: Sequence[tuple[str, Mapping[str, Any], OutputFormat]]
+    ) -> list[str | object | Exception]:
+        """Render what may render in this process; mark the rest `_IN_WORKER`.
+        Stops at the first error (later jobs would not be shown)."""
+        outcomes: list[str | object | Exception] = []
+        for source, context, output_format in jobs:
+            try:
+                template = self._prepare(source)
+                if template is None:
+                    outcomes.append(_IN_WORKER)
+                    continue
+                outcomes.append(
+                    _render_compiled(
+                        template,
+                        context,
+                        output_format,
+                        self._time_budget,
+                        self._max_output,
+                        slice_=IN_PROCESS_SLICE,
+                    )
+                )
+            except _MoveToWorker:
+                outcomes.append(_IN_WORKER)
+            except TemplateError as err:
+                outcomes.append(err)
+                break
+            except MemoryError:  # not expected here (growth is bounded), but say so
+                outcomes.append(TemplateError("template error: out of memory"))
+                break
+        return outcomes
 
     async def async_render(
         self,
@@ -490,15 +266,34 @@ class Renderer:
         context: Mapping[str, Any],
         output_format: OutputFormat = OutputFormat.PLAIN,
     ) -> str:
-        """Render in the default executor, at most `max_concurrent` at once."""
+        """Render without blocking the event loop."""
         [text] = await self.async_render_all([(source, context, output_format)])
         return text
 
     async def async_render_all(
         self, jobs: Sequence[tuple[str, Mapping[str, Any], OutputFormat]]
     ) -> list[str]:
-        """Render several templates in the default executor, in one hop."""
+        """Render several templates: in-process ones in one executor hop (at most
+        `max_concurrent` at once), the others in worker processes."""
         async with self._slots:
-            return await asyncio.get_running_loop().run_in_executor(
-                None, self.render_all, jobs
+            outcomes = await asyncio.get_running_loop().run_in_executor(
+                None, self._render_here, jobs
             )
+        texts: list[str] = []
+        for (source, context, output_format), outcome in zip(
+            jobs, outcomes, strict=False
+        ):
+            if isinstance(outcome, Exception):
+                raise outcome
+            texts.append(
+                await self.workers.async_render(
+                    source, context, output_format, self._time_budget, self._max_output
+                )
+                if outcome is _IN_WORKER
+                else outcome  # type: ignore[arg-type]
+            )
+        return texts
+
+
+# Marks a job that renders in a worker process.
+_IN_WORKER = object()
