@@ -124,7 +124,7 @@ def _render_compiled(
         return _collect(
             template.root_render_func(template.new_context(context)), max_output
         )
-    except (TemplateError, _MoveToWorker, MemoryError):
+    except TemplateError, _MoveToWorker, MemoryError:
         raise
     except (JinjaTemplateError, ArithmeticError, TypeError, ValueError) as err:
         raise TemplateError(f"template error: {err}") from err
@@ -171,7 +171,7 @@ def render_isolated(
     """Compile and render in a worker process (see `render_worker`)."""
     try:
         template = _compile_in_worker(source)
-    except (TemplateError, MemoryError):
+    except TemplateError, MemoryError:
         raise
     except Exception as err:  # constant folding failed at compile time
         raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
