@@ -15,8 +15,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 # reports "Integration not found".
 import custom_components.notify_bridge  # noqa: F401
 from custom_components.notify_bridge import hub as hub_module
-from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, RetryPolicy
+from tests.common import typed
 
 TARGET_ENTRY_ID = "target_entry"
 SOURCE_ENTRY_ID = "source_entry"
@@ -50,7 +51,7 @@ def destination(
     """Describe a destination subentry."""
     return ConfigSubentryDataWithId(
         subentry_id=subentry_id,
-        subentry_type="destination",
+        subentry_type="notification_target",
         title=title,
         unique_id=unique_id or data["delivery"],
         data=data,
@@ -63,7 +64,7 @@ def route(
     """Describe a route subentry."""
     return ConfigSubentryDataWithId(
         subentry_id=subentry_id,
-        subentry_type="route",
+        subentry_type="event_route",
         title=title,
         unique_id=None,
         data=data,
@@ -107,11 +108,12 @@ def target_entry(
     """The home_assistant target entry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Home Assistant",
         data={"kind": "home_assistant"},
         unique_id="home_assistant",
         entry_id=TARGET_ENTRY_ID,
-        subentries_data=destinations,
+        subentries_data=typed("home_assistant", destinations),
     )
     entry.add_to_hass(hass)
     return entry
@@ -124,11 +126,12 @@ def source_entry(
     """The ha_events source entry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Home Assistant events",
         data={"kind": "ha_events"},
         unique_id="ha_events",
         entry_id=SOURCE_ENTRY_ID,
-        subentries_data=routes,
+        subentries_data=typed("ha_events", routes),
     )
     entry.add_to_hass(hass)
     return entry

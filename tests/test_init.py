@@ -41,7 +41,10 @@ async def test_demo_event_becomes_notification(
     assert len(dispatched) == 1
     assert dispatched[0].data["status"] == "ok"
     assert dispatched[0].data["summary"]["delivered"] == 1
-    assert hass.states.get("sensor.home_assistant_events_last_event").state != "unknown"
+    # The source's event entity fired with the event's type and data.
+    event = hass.states.get("event.home_assistant_events_routed_event")
+    assert event.attributes["event_type"] == DEMO_EVENT
+    assert event.attributes["data"]["data"] == {"message": "Front door *opened*"}
     assert hass.states.get(DEMO_ENTITY) is not None
 
 

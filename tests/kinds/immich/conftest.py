@@ -12,17 +12,15 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.hub import DATA_HUB, DestinationRuntime
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.kinds.immich.coordinator import ImmichCoordinator
 from custom_components.notify_bridge.pipeline.models import (
     DeliveryResult,
     Notification,
     OutputFormat,
 )
-from custom_components.notify_bridge.sources.immich.coordinator import (
-    ImmichCoordinator,
-    loaded_coordinators,
-)
+from custom_components.notify_bridge.runtime import DATA_HUB, DestinationRuntime
+from tests.common import typed
 from tests.conftest import DEMO_ENTITY, route
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
 
@@ -91,6 +89,7 @@ def immich_entry(
     """Add an Immich source entry for the fake server."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Alice @ 127.0.0.1",
         data={
             "kind": "immich",
@@ -101,7 +100,7 @@ def immich_entry(
         },
         unique_id=f"{ME_ID}@{fake.url}",
         entry_id=entry_id,
-        subentries_data=routes,
+        subentries_data=typed("immich", routes),
     )
     entry.add_to_hass(hass)
     return entry
@@ -127,7 +126,7 @@ def coordinator(
     hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID
 ) -> ImmichCoordinator:
     """Return the loaded coordinator of an entry."""
-    return loaded_coordinators(hass)[entry_id]
+    return hass.config_entries.async_get_entry(entry_id).runtime_data.coordinator
 
 
 async def poll(hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID) -> None:

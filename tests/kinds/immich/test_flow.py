@@ -11,8 +11,8 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.kinds.immich import normalize_url
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.net import normalize_url
 from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
 
@@ -76,11 +76,11 @@ async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> No
     [
         (None, "ftp://nowhere", {"url": "invalid_url"}),
         (None, "not a url at all", {"url": "invalid_url"}),
-        (lambda s: None, "WRONG_KEY", {"base": "invalid_auth"}),
+        (lambda s: None, "WRONG_KEY", {"base": "immich_invalid_auth"}),
         (
             lambda s: s.fail(500, path="/api/server/version"),
             None,
-            {"base": "cannot_connect"},
+            {"base": "immich_cannot_connect"},
         ),
         (lambda s: s.garbage(path="/api/server/ping"), None, {"base": "not_immich"}),
     ],
@@ -120,9 +120,9 @@ async def test_entry_unreachable_and_unknown(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(url)
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "immich_cannot_connect"}
     with patch(
-        "custom_components.notify_bridge.kinds.immich.ImmichClient.async_validate",
+        "custom_components.notify_bridge.sources.immich.client.ImmichClient.async_validate",
         side_effect=RuntimeError("boom"),
     ):
         result = await hass.config_entries.flow.async_configure(
@@ -133,7 +133,7 @@ async def test_entry_unreachable_and_unknown(
 
 def test_normalize_url() -> None:
     """Trailing slashes and /api are dropped; other schemes refused."""
-    assert normalize_url(" https://photos.example.com/api/ ") == (
+    assert normalize_url(" https://photos.example.com/api/ ", drop_suffix="/api") == (
         "https://photos.example.com"
     )
     assert normalize_url("http://host:2283/immich/") == "http://host:2283/immich"
@@ -149,19 +149,19 @@ async def test_reauth_on_401(
     entry = immich_entry(hass, v3, [immich_route([album])])
     await setup_all(hass)
     v3.api_key = "rotated-key"
-    coordinator = hass.data["notify_bridge_immich"][IMMICH_ENTRY_ID]
+    coordinator = entry.runtime_data.coordinator
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert len(flows) == 1
     flow = flows[0]
     assert flow["context"]["source"] == "reauth"
-    assert flow["step_id"] == "reauth_immich_confirm"
+    assert flow["step_id"] == "reauth_confirm"
 
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {"api_key": "still-wrong"}
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "immich_invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {"api_key": "rotated-key"}
     )
@@ -188,7 +188,7 @@ async def test_reauth_at_setup_and_wrong_account(
         flow["flow_id"], {"api_key": "new-key"}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_account"
+    assert result["reason"] == "immich_wrong_account"
 
 
 async def test_reconfigure(
@@ -198,17 +198,18 @@ async def test_reconfigure(
     entry = immich_entry(hass, v3, [])
     other = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         data={"kind": "immich", "url": v3.url, "api_key": API_KEY, "user_id": ME_ID},
         unique_id=f"{ME_ID}@localhost:{v3.url.rsplit(':', 1)[1]}",
     )
     other.add_to_hass(hass)
     await setup_all(hass)
     result = await entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_immich"
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(v3.url, "wrong")
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "immich_invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**_form(f"{v3.url}/api"), "verify_ssl": False}
     )
@@ -232,7 +233,7 @@ async def test_reconfigure(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(v3.url)
     )
-    assert result["reason"] == "wrong_account"
+    assert result["reason"] == "immich_wrong_account"
 
 
 # --- routes ---------------------------------------------------------------------------
@@ -240,7 +241,7 @@ async def test_reconfigure(
 
 async def _start_route(hass: HomeAssistant) -> dict[str, Any]:
     return await hass.config_entries.subentries.async_init(
-        (IMMICH_ENTRY_ID, "route"), context={"source": SOURCE_USER}
+        (IMMICH_ENTRY_ID, "album_route"), context={"source": SOURCE_USER}
     )
 
 
@@ -260,7 +261,7 @@ async def test_route_flow(
     await setup_all(hass)
     result = await _start_route(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "immich"
+    assert result["step_id"] == "user"
     assert result["description_placeholders"] == {"albums": "2"}
     albums = result["data_schema"].schema["albums"].config["options"]
     assert [option["label"] for option in albums] == ["Archive (1)", "Holiday (2)"]
@@ -334,7 +335,7 @@ async def test_route_reconfigure(
     )
     await setup_all(hass)
     result = await entry.start_subentry_reconfigure_flow(hass, "route", ROUTE_ID)
-    assert result["step_id"] == "immich_reconfigure"
+    assert result["step_id"] == "reconfigure"
     labels = [
         option["label"]
         for option in result["data_schema"].schema["albums"].config["options"]

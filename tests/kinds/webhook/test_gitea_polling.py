@@ -14,7 +14,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.hub import DATA_HUB
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from ...sources.webhook.payloads import gitea_request, issue_payload
@@ -55,7 +54,8 @@ async def poll(hass: HomeAssistant) -> None:
     (`async_fire_time_changed` would also fire aiohttp's own timers of the live
     connections to the fake server.)
     """
-    await hass.data[DATA_HUB].pollers[GITEA_ENTRY_ID].async_refresh()
+    entry = hass.config_entries.async_get_entry(GITEA_ENTRY_ID)
+    await entry.runtime_data.poller.async_refresh()
     await hass.async_block_till_done()
 
 

@@ -9,7 +9,7 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
-from ..const import (
+from ...const import (
     CONF_DESTINATIONS,
     CONF_EVENT_DATA,
     CONF_EVENT_TYPE,
@@ -20,7 +20,7 @@ from ..const import (
     EVENT_DISPATCHED,
     EntryKind,
 )
-from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
+from ...pipeline.models import BridgeEvent, Route, freeze, route_policy
 
 # Listening to what the bridge itself fires would feed it its own output forever.
 OWN_EVENTS = frozenset({EVENT_BRIDGE_EVENT, EVENT_DISPATCHED})
