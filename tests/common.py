@@ -79,3 +79,54 @@ def subentry_type(entry: MockConfigEntry) -> str:
 def typed(kind: str, subentries: list[ConfigSubentryDataWithId]) -> list[Any]:
     """Return subentries with the subentry type of a kind."""
     return [{**sub, "subentry_type": KINDS[kind].subentry_type} for sub in subentries]
+
+
+def reachable_reprs(root: Any, depth: int = 6) -> dict[str, str]:
+    """Return repr() of the root and of every object of this integration reachable
+    from it (fields, attributes, containers), by the path that reached it."""
+    seen: set[int] = set()
+    found: dict[str, str] = {}
+
+    def ours(value: Any) -> bool:
+        return type(value).__module__.startswith("custom_components.notify_bridge")
+
+    def children(value: Any) -> list[tuple[str, Any]]:
+        if isinstance(value, dict):
+            return [(f"[{key!r}]", item) for key, item in value.items()]
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [(f"[{index}]", item) for index, item in enumerate(value)]
+        if not ours(value):
+            return []
+        names = list(getattr(value, "__dict__", {}))
+        for cls in type(value).__mro__:
+            names.extend(getattr(cls, "__slots__", ()))
+        return [
+            (f".{name}", getattr(value, name))
+            for name in dict.fromkeys(names)
+            if not name.startswith("__") and hasattr(value, name)
+        ]
+
+    def walk(value: Any, path: str, left: int) -> None:
+        if id(value) in seen or left < 0:
+            return
+        seen.add(id(value))
+        if ours(value) or path == "runtime_data":
+            found[path] = repr(value)
+        for name, child in children(value):
+            walk(child, path + name, left - 1)
+
+    walk(root, "runtime_data", depth)
+    return found
+
+
+def assert_no_secret_printed(root: Any, secrets: list[str]) -> int:
+    """Assert no reachable object of ours prints a secret; return how many printed."""
+    reprs = reachable_reprs(root)
+    leaks = {
+        path: text
+        for path, text in reprs.items()
+        for secret in secrets
+        if secret and secret in text
+    }
+    assert leaks == {}
+    return len(reprs)

@@ -38,14 +38,16 @@ async def async_setup_entry(
     """Set up a target or a source entry through its kind."""
     kind = KINDS[entry.data[CONF_KIND]]
     # The entry's device: its destinations' and routes' devices link to it.
-    dr.async_get(hass).async_get_or_create(
+    device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
         manufacturer=kind.manufacturer,
         entry_type=dr.DeviceEntryType.SERVICE,
     )
-    entry.runtime_data = await kind.setup(hass, hass.data[DATA_HUB], entry)
+    runtime = await kind.setup(hass, hass.data[DATA_HUB], entry)
+    runtime.device_id = device.id
+    entry.runtime_data = runtime
     await hass.config_entries.async_forward_entry_setups(entry, kind.platforms)
     # Subentries added, edited or removed: rebuild destinations and routes.
     entry.async_on_unload(entry.add_update_listener(_async_reload_entry))

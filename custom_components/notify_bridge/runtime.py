@@ -65,6 +65,10 @@ class DestinationRuntime:
 class EntryRuntime:
     """What every entry's runtime data has; each kind subclasses a role below."""
 
+    # The entry's device (the glue creates it); destination and route devices
+    # link to it with `via_device_id`.
+    device_id: str = ""
+
 
 @dataclass(slots=True, kw_only=True)
 class TargetRuntime(EntryRuntime):

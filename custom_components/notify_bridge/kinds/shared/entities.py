@@ -73,7 +73,7 @@ def subentry_device(
         identifiers={(DOMAIN, subentry_id)},
         name=name,
         model=model,
-        via_device=(DOMAIN, entry.entry_id),
+        via_device_id=entry.runtime_data.device_id,
         entry_type=DeviceEntryType.SERVICE,
     )
 
