@@ -11,6 +11,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.catalog import KINDS
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.pipeline.models import (
+    DeliveryResult,
+    Notification,
+    OutputFormat,
+)
 
 
 def subentry(
@@ -130,3 +135,26 @@ def assert_no_secret_printed(root: Any, secrets: list[str]) -> int:
     }
     assert leaks == {}
     return len(reprs)
+
+
+class RecordingDestination:
+    """A destination that keeps every notification (media bytes included)."""
+
+    destination_id = "recorder"
+    name = "Recorder"
+    output_format = OutputFormat.PLAIN
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.notifications: list[Notification] = []
+
+    async def async_deliver(self, notification: Notification) -> DeliveryResult:
+        """Keep the notification."""
+        self.notifications.append(notification)
+        return DeliveryResult(
+            destination_id=self.destination_id,
+            destination_name=self.name,
+            success=True,
+            messages_sent=1,
+            media_delivered=len(notification.media),
+        )

@@ -17,7 +17,8 @@ import custom_components.notify_bridge  # noqa: F401
 from custom_components.notify_bridge import hub as hub_module
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, RetryPolicy
-from tests.common import typed
+from custom_components.notify_bridge.runtime import DATA_HUB, DestinationRuntime
+from tests.common import RecordingDestination, typed
 
 TARGET_ENTRY_ID = "target_entry"
 SOURCE_ENTRY_ID = "source_entry"
@@ -156,3 +157,15 @@ def legacy_notify_calls(hass: HomeAssistant) -> list[ServiceCall]:
 
     hass.services.async_register("notify", "phone", handle)
     return calls
+
+
+@pytest.fixture
+async def recorder(hass: HomeAssistant) -> RecordingDestination:
+    """One recording destination known to the hub (routes name it "recorder")."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    destination = RecordingDestination()
+    hass.data[DATA_HUB].register_destination(
+        DestinationRuntime(destination=destination, entry_id="tests")
+    )
+    return destination

@@ -10,7 +10,9 @@ from homeassistant.data_entry_flow import FlowResultType, UnknownHandler
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.notify_bridge.catalog import KINDS
 from custom_components.notify_bridge.const import DOMAIN
+from tests.common import start_entry_flow
 
 from .conftest import DEMO_DESTINATION_ID, DEMO_ENTITY, DEMO_ROUTE_ID
 
@@ -47,15 +49,23 @@ async def test_second_entry_of_a_kind_aborts(
     hass: HomeAssistant, target_entry: MockConfigEntry
 ) -> None:
     """Only one home_assistant target can exist."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "home_assistant"}
-    )
+    result = await start_entry_flow(hass, "home_assistant")
     assert result["type"] is FlowResultType.ABORT
     # Its own words, not a message that must fit every kind.
     assert result["reason"] == "home_assistant_already_configured"
+
+
+async def test_menu_offers_every_kind_in_order(hass: HomeAssistant) -> None:
+    """Targets first, then sources; each option opens its kind's create step."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["menu_options"] == list(KINDS)
+    assert list(KINDS)[:2] == ["home_assistant", "telegram"]
+    for kind in KINDS:
+        result = await start_entry_flow(hass, kind)
+        assert result["step_id"] == kind
+        hass.config_entries.flow.async_abort(result["flow_id"])
 
 
 async def test_reconfigure_renames(

@@ -14,12 +14,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.kinds.immich.coordinator import ImmichCoordinator
-from custom_components.notify_bridge.pipeline.models import (
-    DeliveryResult,
-    Notification,
-    OutputFormat,
-)
-from custom_components.notify_bridge.runtime import DATA_HUB, DestinationRuntime
 from tests.common import typed
 from tests.conftest import DEMO_ENTITY, route
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
@@ -135,37 +129,3 @@ async def poll(hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID) -> None:
         DOMAIN, "refresh", {"config_entry_id": entry_id}, blocking=True
     )
     await hass.async_block_till_done()
-
-
-class RecordingDestination:
-    """A destination that keeps every notification (media bytes included)."""
-
-    destination_id = "recorder"
-    name = "Recorder"
-    output_format = OutputFormat.PLAIN
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self.notifications: list[Notification] = []
-
-    async def async_deliver(self, notification: Notification) -> DeliveryResult:
-        """Keep the notification."""
-        self.notifications.append(notification)
-        return DeliveryResult(
-            destination_id=self.destination_id,
-            destination_name=self.name,
-            success=True,
-            messages_sent=1,
-            media_delivered=len(notification.media),
-        )
-
-
-@pytest.fixture
-async def recorder(hass: HomeAssistant) -> RecordingDestination:
-    """A recording destination known to the hub (routes name it by its id)."""
-    await setup_all(hass)
-    destination = RecordingDestination()
-    hass.data[DATA_HUB].register_destination(
-        DestinationRuntime(destination=destination, entry_id="tests")
-    )
-    return destination

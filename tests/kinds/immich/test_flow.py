@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.net import normalize_url
+from tests.common import start_entry_flow
 from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
 
@@ -26,23 +27,13 @@ from .conftest import (
 )
 
 
-async def _start(hass: HomeAssistant) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    assert "immich" in result["menu_options"]
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "immich"}
-    )
-
-
 def _form(url: str, api_key: str = API_KEY) -> dict[str, Any]:
     return {"url": url, "api_key": api_key, "verify_ssl": True}
 
 
 async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> None:
     """Validated against the server; unique id from user and server; title."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "immich"
     result = await hass.config_entries.flow.async_configure(
@@ -63,7 +54,7 @@ async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> No
     assert server.paths["/api/users/me"] == 1
 
     # The same user on the same server again: aborted.
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(server.url)
     )
@@ -98,7 +89,7 @@ async def test_entry_errors(
         prepare(v3)
     api_key = "wrong" if url == "WRONG_KEY" else API_KEY
     target = v3.url if url in (None, "WRONG_KEY") else url
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(target, api_key)
     )
@@ -116,7 +107,7 @@ async def test_entry_unreachable_and_unknown(
     """A closed port is cannot_connect; an unexpected exception is unknown."""
     url = v3.url
     await v3.close()
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(url)
     )

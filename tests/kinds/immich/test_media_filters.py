@@ -20,11 +20,11 @@ from custom_components.notify_bridge.sources.immich.routes import (
     MediaPolicy,
     RouteConfig,
 )
+from tests.common import RecordingDestination
 from tests.fakes.immich_server import FakeImmichServer
 
 from .conftest import (
     ALL_EVENTS,
-    RecordingDestination,
     coordinator,
     immich_entry,
     immich_route,

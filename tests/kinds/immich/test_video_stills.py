@@ -16,6 +16,7 @@ from custom_components.notify_bridge.kinds.telegram import setup as telegram_kin
 from custom_components.notify_bridge.pipeline.models import MediaType
 from custom_components.notify_bridge.sources.immich import media as media_module
 from custom_components.notify_bridge.targets.telegram import RetryPolicy
+from tests.common import RecordingDestination
 from tests.fakes.immich_server import FakeImmichServer
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.kinds.telegram.conftest import (
@@ -28,7 +29,7 @@ from tests.kinds.telegram.conftest import (
     tg_destination,
 )
 
-from .conftest import RecordingDestination, immich_entry, immich_route, poll
+from .conftest import immich_entry, immich_route, poll
 
 # What the fake answers for a thumbnail (a JPEG marker and filler).
 FAKE_THUMBNAIL = b"\xff\xd8" + b"t" * 3_998

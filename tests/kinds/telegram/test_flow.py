@@ -30,6 +30,7 @@ from custom_components.notify_bridge.targets.telegram.setup import (
     redact,
     url_policy_from_options,
 )
+from tests.common import start_entry_flow
 from tests.fakes.telegram_server import FakeTelegramServer
 
 from .conftest import (
@@ -47,21 +48,9 @@ STRINGS = json.loads(
 )
 
 
-async def _start(hass: HomeAssistant) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    assert "telegram" in result["menu_options"]
-    # Offered right after the home_assistant target.
-    assert result["menu_options"][:2] == ["home_assistant", "telegram"]
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "telegram"}
-    )
-
-
 async def test_create_entry(hass: HomeAssistant, server: FakeTelegramServer) -> None:
     """getMe validates the token first; unique id = bot id, title = @username."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "telegram"
     result = await hass.config_entries.flow.async_configure(
@@ -85,7 +74,7 @@ async def test_create_entry(hass: HomeAssistant, server: FakeTelegramServer) -> 
     assert isinstance(entry.runtime_data, TelegramRuntime)
 
     # The same bot again: aborted.
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
     )
@@ -98,7 +87,7 @@ async def test_wrong_token_then_right_one(
     hass: HomeAssistant, server: FakeTelegramServer
 ) -> None:
     """A refused token is a translated form error; the flow can go on."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"bot_token": "999:WRONG-token", "api_base_url": server.api_root},
@@ -146,7 +135,7 @@ async def test_form_errors(
     errors: dict[str, str],
 ) -> None:
     """Malformed token, bad URL, unreachable server: translated errors."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
@@ -166,7 +155,7 @@ async def test_unexpected_error(
         "custom_components.notify_bridge.kinds.telegram.config_flow.async_identify",
         boom,
     )
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
     )
@@ -269,7 +258,7 @@ async def test_create_entry_with_allowed_media_hosts(
     hass: HomeAssistant, server: FakeTelegramServer
 ) -> None:
     """A malformed entry is a translated field error; valid ones are normalized."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     form = {"bot_token": server.token, "api_base_url": server.api_root}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
-from tests.common import start_subentry_flow
+from tests.common import start_entry_flow, start_subentry_flow
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from .conftest import GITEA_SECRET, PHONE_ENTITY
@@ -25,16 +24,6 @@ async def gitea(socket_enabled: None) -> AsyncIterator[FakeGitea]:
     await fake.start()
     yield fake
     await fake.close()
-
-
-async def _start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    assert kind in result["menu_options"]
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": kind}
-    )
 
 
 async def _finish_show_step(hass: HomeAssistant, result: dict[str, Any]) -> Any:
@@ -65,7 +54,7 @@ async def _reconfigure(
 
 async def test_gitea_flow_with_token(hass: HomeAssistant, gitea: FakeGitea) -> None:
     """The token is checked; the secret is generated and shown with the URL."""
-    result = await _start(hass, "gitea")
+    result = await start_entry_flow(hass, "gitea")
     assert result["step_id"] == "gitea"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -92,7 +81,7 @@ async def test_gitea_flow_with_token(hass: HomeAssistant, gitea: FakeGitea) -> N
 
 async def test_gitea_flow_without_token_skips_network(hass: HomeAssistant) -> None:
     """Without a token nothing is asked of Gitea (it may be unreachable from HA)."""
-    result = await _start(hass, "gitea")
+    result = await start_entry_flow(hass, "gitea")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"name": "Forge", "url": "https://git.example", "scan_interval": 0},
@@ -132,7 +121,7 @@ async def test_gitea_flow_errors(
     elif change:
         for key, value in change.items():
             setattr(gitea, key, value)
-    result = await _start(hass, "gitea")
+    result = await start_entry_flow(hass, "gitea")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"name": "Forge", "url": url, "token": TOKEN, **user_input},
@@ -149,7 +138,7 @@ async def test_gitea_duplicate_aborts(hass: HomeAssistant, gitea: FakeGitea) -> 
         data={"kind": "gitea", "url": gitea.url},
         unique_id=f"gitea:{gitea.url}",
     ).add_to_hass(hass)
-    result = await _start(hass, "gitea")
+    result = await start_entry_flow(hass, "gitea")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Forge", "url": gitea.url, "token": TOKEN}
     )
@@ -248,7 +237,7 @@ async def test_planka_flow_and_reconfigure(
 ) -> None:
     """An access token is generated and shown; reconfigure shows it again."""
     await setup_webhooks(planka_entry)
-    result = await _start(hass, "planka")
+    result = await start_entry_flow(hass, "planka")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Boards", "url": "not a url"}
     )
@@ -279,7 +268,7 @@ async def test_planka_flow_and_reconfigure(
 
 async def test_webhook_flow(hass: HomeAssistant) -> None:
     """HMAC by default (secret generated); `none` needs local only; headers checked."""
-    result = await _start(hass, "webhook")
+    result = await start_entry_flow(hass, "webhook")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Hooks", "auth_mode": "none"}
     )
@@ -304,7 +293,7 @@ async def test_webhook_flow(hass: HomeAssistant) -> None:
     assert data["timestamp_header"] == "X-Timestamp"
     assert placeholders["secret"] == data["secret"]
 
-    result = await _start(hass, "webhook")
+    result = await start_entry_flow(hass, "webhook")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Local", "auth_mode": "none", "local_only": True}
     )
