@@ -10,6 +10,7 @@ from functools import partial
 import logging
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -58,7 +59,6 @@ from .pipeline.models import (
 from .pipeline.policy import DeliveryPolicy, QuietHours, QuietMode
 from .runtime import (
     DestinationRuntime,
-    NotifyBridgeConfigEntry,
     SourceRuntime,
     TargetRuntime,
     set_issue,
@@ -219,9 +219,7 @@ class NotifyBridgeHub:
             self._poll_failures.pop(entry_id, None)
 
     @callback
-    def track_waiting(
-        self, entry: NotifyBridgeConfigEntry, runtime: TargetRuntime
-    ) -> None:
+    def track_waiting(self, entry: ConfigEntry[Any], runtime: TargetRuntime) -> None:
         """Deliver a target's waiting notifications when they are due, from now on."""
         dest_ids = list(runtime.destinations)
         running: set[asyncio.Task[int]] = set()
@@ -318,9 +316,7 @@ class NotifyBridgeHub:
         )
 
     @callback
-    def set_routes(
-        self, entry: NotifyBridgeConfigEntry, routes: tuple[Route, ...]
-    ) -> None:
+    def set_routes(self, entry: ConfigEntry[Any], routes: tuple[Route, ...]) -> None:
         """Give a source entry's routes to the router until the entry unloads."""
         router = self.pipeline.router
         router.set_routes(entry.entry_id, routes)
@@ -332,7 +328,7 @@ class NotifyBridgeHub:
 
     @callback
     def async_submit_event(
-        self, entry: NotifyBridgeConfigEntry, runtime: SourceRuntime, event: BridgeEvent
+        self, entry: ConfigEntry[Any], runtime: SourceRuntime, event: BridgeEvent
     ) -> None:
         """Hand a source event to the pipeline when a route wants it."""
         routes = self.pipeline.router.match(event)

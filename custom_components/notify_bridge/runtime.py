@@ -143,9 +143,7 @@ class BridgeHub(Protocol):
     async def async_forget_removed_destinations(self) -> None:
         """Drop what waits for destinations whose subentry is gone."""
 
-    def track_waiting(
-        self, entry: NotifyBridgeConfigEntry, runtime: TargetRuntime
-    ) -> None:
+    def track_waiting(self, entry: ConfigEntry[Any], runtime: TargetRuntime) -> None:
         """Deliver a target's waiting notifications when they are due."""
 
     def new_delivery_context(self) -> Context:
@@ -154,13 +152,11 @@ class BridgeHub(Protocol):
     def caused_by_delivery(self, context: Context) -> bool:
         """Return whether an event comes from one of our deliveries."""
 
-    def set_routes(
-        self, entry: NotifyBridgeConfigEntry, routes: tuple[Route, ...]
-    ) -> None:
+    def set_routes(self, entry: ConfigEntry[Any], routes: tuple[Route, ...]) -> None:
         """Give a source entry's routes to the router until the entry unloads."""
 
     def async_submit_event(
-        self, entry: NotifyBridgeConfigEntry, runtime: SourceRuntime, event: BridgeEvent
+        self, entry: ConfigEntry[Any], runtime: SourceRuntime, event: BridgeEvent
     ) -> None:
         """Hand a source event to the pipeline when a route wants it."""
 

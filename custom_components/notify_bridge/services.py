@@ -76,17 +76,16 @@ MEDIA_FIELDS: dict[str, tuple[str, MediaField]] = {
     for kind_id, kind in KINDS.items()
     for name, field in kind.media_fields.items()
 }
+_MEDIA_FIELDS_SCHEMA: dict[vol.Marker, Any] = {
+    vol.Exclusive(ATTR_URL, "media_source"): cv.url
+}
+for _name, (_kind, _field) in MEDIA_FIELDS.items():
+    _MEDIA_FIELDS_SCHEMA[vol.Exclusive(_name, "media_source")] = _field.validate
+_MEDIA_FIELDS_SCHEMA[vol.Optional(ATTR_TYPE, default=MediaType.PHOTO)] = vol.Coerce(
+    MediaType
+)
 MEDIA_SCHEMA = vol.All(
-    vol.Schema(
-        {
-            vol.Exclusive(ATTR_URL, "media_source"): cv.url,
-            **{
-                vol.Exclusive(name, "media_source"): field.validate
-                for name, (_kind, field) in MEDIA_FIELDS.items()
-            },
-            vol.Optional(ATTR_TYPE, default=MediaType.PHOTO): vol.Coerce(MediaType),
-        }
-    ),
+    vol.Schema(_MEDIA_FIELDS_SCHEMA),
     cv.has_at_least_one_key(ATTR_URL, *MEDIA_FIELDS),
 )
 

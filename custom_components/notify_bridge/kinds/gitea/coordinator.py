@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 import logging
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
@@ -13,7 +15,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from ...const import DOMAIN
-from ...runtime import BridgeHub, SourceConfigEntry
+from ...runtime import BridgeHub
 from ...sources import gitea
 from ...sources.gitea_client import (
     GiteaAuthError,
@@ -28,7 +30,7 @@ from .fields import CONF_REPOSITORIES, CONF_SCAN_INTERVAL
 _LOGGER = logging.getLogger(__name__)
 
 
-def _watched_repositories(entry: SourceConfigEntry) -> list[str] | None:
+def _watched_repositories(entry: ConfigEntry[Any]) -> list[str] | None:
     """Return the repositories routes name, or None when one watches them all."""
     repos: list[str] = []
     for subentry in entry.subentries.values():
@@ -46,13 +48,13 @@ def _watched_repositories(entry: SourceConfigEntry) -> list[str] | None:
 class GiteaPoller(DataUpdateCoordinator[None]):
     """Polls releases and issues/PRs since the last poll (needs a token)."""
 
-    config_entry: SourceConfigEntry
+    config_entry: ConfigEntry[Any]
 
     def __init__(
         self,
         hass: HomeAssistant,
         hub: BridgeHub,
-        entry: SourceConfigEntry,
+        entry: ConfigEntry[Any],
         runtime: WebhookSourceRuntime,
         state: WebhookState,
     ) -> None:

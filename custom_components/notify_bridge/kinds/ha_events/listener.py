@@ -90,7 +90,7 @@ def async_listen(
         if isinstance(entity_id, str):
             entry = registry.async_get(entity_id)
             if entry is not None and entry.platform == DOMAIN:
-                # Our own entities change when we deliver (last_event, backlog): a
+                # Our own entities change when we deliver (events, backlog): a
                 # state_changed route on them would feed on itself forever.
                 return
         handle(bridge_event(source_entry_id, event))

@@ -15,6 +15,7 @@ from datetime import timedelta
 import logging
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
@@ -25,7 +26,7 @@ from homeassistant.util import dt as dt_util
 
 from ...const import DOMAIN, ISSUE_ALBUM_DELETED, ISSUE_IMMICH_UNREACHABLE, issue_id
 from ...pipeline.models import BridgeEvent, MediaItem, freeze
-from ...runtime import BridgeHub, SourceConfigEntry
+from ...runtime import BridgeHub
 from ...sources.immich.client import (
     ImmichAuthError,
     ImmichClient,
@@ -109,12 +110,12 @@ def route_event(
 class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
     """Polls one Immich server for every route of its entry."""
 
-    config_entry: SourceConfigEntry
+    config_entry: ConfigEntry[Any]
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: SourceConfigEntry,
+        entry: ConfigEntry[Any],
         *,
         hub: BridgeHub,
         client: ImmichClient,

@@ -10,10 +10,11 @@ from homeassistant.core import HomeAssistant
 
 from ...const import CONF_EVENTS, CONF_TEMPLATE
 from ...pipeline.models import BridgeEvent, Route
-from ...runtime import BridgeHub, SourceConfigEntry
+from ...runtime import BridgeHub
 from ...sources import planka
 from ...sources.ingress import InboundWebhook
 from ..shared.webhook_source import (
+    WebhookSourceConfigEntry,
     WebhookSourceRuntime,
     WebhookState,
     async_setup_webhook_source,
@@ -48,7 +49,7 @@ def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:
 
 
 def _parse(
-    entry: SourceConfigEntry, state: WebhookState, inbound: InboundWebhook
+    entry: WebhookSourceConfigEntry, state: WebhookState, inbound: InboundWebhook
 ) -> BridgeEvent | None:
     event = planka.parse_planka_webhook(inbound, base_url=entry.data.get(CONF_URL))
     if event is None:
@@ -57,7 +58,7 @@ def _parse(
 
 
 async def async_setup_planka(
-    hass: HomeAssistant, hub: BridgeHub, entry: SourceConfigEntry
+    hass: HomeAssistant, hub: BridgeHub, entry: WebhookSourceConfigEntry
 ) -> WebhookSourceRuntime:
     """Register the webhook."""
     return await async_setup_webhook_source(

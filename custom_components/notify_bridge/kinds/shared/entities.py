@@ -26,6 +26,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
@@ -46,7 +47,7 @@ from ...runtime import (
     BridgeHub,
     DestinationRuntime,
     EntityFactory,
-    NotifyBridgeConfigEntry,
+    EntryRuntime,
     SourceConfigEntry,
     TargetConfigEntry,
 )
@@ -65,8 +66,8 @@ def raise_if_lost(summary: DispatchSummary) -> None:
         )
 
 
-def subentry_device(
-    entry: NotifyBridgeConfigEntry, subentry_id: str, name: str, model: str
+def subentry_device[R: EntryRuntime](
+    entry: ConfigEntry[R], subentry_id: str, name: str, model: str
 ) -> DeviceInfo:
     """Return the device of a destination or route, linked to its entry's device."""
     return DeviceInfo(

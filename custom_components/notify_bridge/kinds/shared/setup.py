@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
 from ...pipeline.models import Destination
-from ...runtime import BridgeHub, DestinationRuntime, TargetConfigEntry, TargetRuntime
+from ...runtime import BridgeHub, DestinationRuntime, TargetRuntime
 
 
-async def async_register_destinations(
+async def async_register_destinations[R: TargetRuntime](
     hub: BridgeHub,
-    entry: TargetConfigEntry,
-    runtime: TargetRuntime,
+    entry: ConfigEntry[R],
+    runtime: R,
     build: Callable[[ConfigSubentry], Destination],
 ) -> None:
     """Register one destination per subentry until the entry unloads, forget what

@@ -24,6 +24,7 @@ from homeassistant.components import webhook
 from homeassistant.components.webhook import async_generate_id
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
@@ -52,7 +53,7 @@ from ...const import (
 from ...net import normalize_url
 from ...pipeline.models import BridgeEvent, Route, freeze, route_policy
 from ...pipeline.render import TemplateError, validate_template
-from ...runtime import BridgeHub, SourceConfigEntry, SourceRuntime
+from ...runtime import BridgeHub, SourceRuntime
 from ...sources.ingress import (
     InboundWebhook,
     IngressConfig,
@@ -206,7 +207,7 @@ class WebhookEndpoint:
         self,
         hass: HomeAssistant,
         hub: BridgeHub,
-        entry: SourceConfigEntry,
+        entry: ConfigEntry[Any],
         runtime: SourceRuntime,
         state: WebhookState,
         ingress: IngressConfig,
@@ -285,10 +286,13 @@ class WebhookSourceRuntime(SourceRuntime):
     endpoint: WebhookEndpoint | None = field(default=None, repr=False)
 
 
+type WebhookSourceConfigEntry = ConfigEntry[WebhookSourceRuntime]
+
+
 async def async_setup_webhook_source[R: WebhookSourceRuntime](
     hass: HomeAssistant,
     hub: BridgeHub,
-    entry: SourceConfigEntry,
+    entry: ConfigEntry[R],
     *,
     ingress: IngressConfig,
     build_routes: RouteBuilder,

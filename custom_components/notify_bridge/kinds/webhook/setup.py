@@ -9,10 +9,11 @@ from homeassistant.core import HomeAssistant
 
 from ...const import CONF_EVENT_DATA, CONF_TEMPLATE
 from ...pipeline.models import BridgeEvent, Route
-from ...runtime import BridgeHub, SourceConfigEntry
+from ...runtime import BridgeHub
 from ...sources import generic_webhook as generic
 from ...sources.ingress import InboundWebhook
 from ..shared.webhook_source import (
+    WebhookSourceConfigEntry,
     WebhookSourceRuntime,
     WebhookState,
     async_setup_webhook_source,
@@ -51,7 +52,7 @@ def _parse(
 
 
 async def async_setup_webhook(
-    hass: HomeAssistant, hub: BridgeHub, entry: SourceConfigEntry
+    hass: HomeAssistant, hub: BridgeHub, entry: WebhookSourceConfigEntry
 ) -> WebhookSourceRuntime:
     """Register the webhook with the configured authentication."""
     config = generic.GenericWebhookConfig.from_mapping(entry.data)
