@@ -7,7 +7,6 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.notify_bridge.const import DOMAIN
-
 from tests.conftest import DEMO_DESTINATION_ID, destination, route
 
 

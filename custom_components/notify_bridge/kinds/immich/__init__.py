@@ -6,7 +6,7 @@ from homeassistant.const import Platform
 
 from ...const import ISSUE_ALBUM_DELETED, SUBENTRY_IMMICH_ROUTE, EntryKind
 from ...runtime import EntrySteps, Kind, MediaField
-from ...sources.immich.diff import WatchEventType
+from ...sources.immich.events import WatchEventType
 from ..shared.entities import source_entities
 from .actions import ATTR_IMMICH_ASSET_ID, async_fetch_asset, validate_asset_id
 from .config_flow import ImmichEntryFlow

@@ -33,16 +33,16 @@ from ...sources.immich.client import (
     ImmichError,
     ImmichResponseError,
 )
-from ...sources.immich.diff import (
+from ...sources.immich.diff import AlbumWatcher
+from ...sources.immich.events import (
     SOURCE_KIND,
-    AlbumWatcher,
-    WatcherState,
     WatchEvent,
     WatchEventType,
     build_event_context,
 )
 from ...sources.immich.media import MediaFetcher
 from ...sources.immich.routes import ROUTE_KEY, RouteConfig
+from ...sources.immich.state import WatcherState
 
 _LOGGER = logging.getLogger(__name__)
 

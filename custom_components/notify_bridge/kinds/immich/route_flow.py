@@ -30,7 +30,7 @@ import voluptuous as vol
 from ...const import CONF_DESTINATIONS, CONF_EVENTS, CONF_TITLE_TEMPLATE, DOMAIN
 from ...pipeline.render import TemplateError, validate_template
 from ...sources.immich.client import AlbumSummary, ImmichAuthError, ImmichError
-from ...sources.immich.diff import WatchEventType
+from ...sources.immich.events import WatchEventType
 from ...sources.immich.routes import (
     CONF_ALBUMS,
     CONF_ASSET_TYPES,

@@ -20,7 +20,7 @@ from ...const import (
 )
 from ...pipeline.models import Route, freeze, route_policy
 from .client import AssetDetails, AssetType, MediaVariant
-from .diff import WatchEvent, WatchEventType
+from .events import WatchEvent, WatchEventType
 
 CONF_ALBUMS = "albums"
 CONF_FAVORITES_ONLY = "favorites_only"
