@@ -30,7 +30,6 @@ OVERSIZED_FILES = {
     "targets/telegram/sender.py",
     "sources/ingress.py",
     "sources/immich/client.py",
-    "pipeline/policy.py",
 }
 OVERSIZED_FUNCTIONS = {"pipeline/render.py:_build_environment"}
 
