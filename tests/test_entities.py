@@ -13,6 +13,8 @@ from custom_components.notify_bridge.const import DOMAIN
 from .conftest import (
     DEMO_DESTINATION_ID,
     DEMO_ENTITY,
+    DEMO_EVENT,
+    DEMO_ROUTE_ID,
     SOURCE_ENTRY_ID,
     TARGET_ENTRY_ID,
 )
@@ -79,14 +81,31 @@ async def test_removed_subentry_takes_its_entities(
     assert gone is None
 
 
-async def test_source_entities_have_no_subentry(
+async def test_source_and_route_event_entities(
     hass: HomeAssistant, setup_integration: None
 ) -> None:
-    """The source's event entity belongs to the entry, not to a route."""
+    """The source's event entity is the entry's; each route has its own, on the
+    route's device, and both fire for a routed event with its type and data."""
     registry = er.async_get(hass)
-    (event,) = er.async_entries_for_config_entry(registry, SOURCE_ENTRY_ID)
-    assert event.domain == "event"
-    assert event.config_subentry_id is None
-    assert hass.states.get(event.entity_id).attributes["event_types"] == [
-        "notify_bridge_demo"
-    ]
+    entities = {
+        entry.config_subentry_id: entry
+        for entry in er.async_entries_for_config_entry(registry, SOURCE_ENTRY_ID)
+    }
+    assert set(entities) == {None, DEMO_ROUTE_ID}
+    assert {entry.domain for entry in entities.values()} == {"event"}
+    route_entity = entities[DEMO_ROUTE_ID].entity_id
+    assert route_entity == "event.demo_route_events"
+    devices = dr.async_get(hass)
+    source = devices.async_get_device_by_identifier(
+        (DOMAIN, SOURCE_ENTRY_ID), SOURCE_ENTRY_ID
+    )
+    route_device = devices.async_get(entities[DEMO_ROUTE_ID].device_id)
+    assert route_device.via_device_id == source.id
+
+    hass.bus.async_fire(DEMO_EVENT, {"message": "Ring"})
+    await hass.async_block_till_done()
+    for entity_id in (entities[None].entity_id, route_entity):
+        state = hass.states.get(entity_id)
+        assert state.attributes["event_type"] == DEMO_EVENT
+        assert state.attributes["data"]["data"] == {"message": "Ring"}
+        assert state.attributes["event_types"] == [DEMO_EVENT]

@@ -87,6 +87,8 @@ SIGNAL_DESTINATION_UPDATED: Final = f"{DOMAIN}_destination_updated_{{}}"
 SIGNAL_SOURCE_UPDATED: Final = f"{DOMAIN}_source_updated_{{}}"
 # Sent with the BridgeEvent each time a source's event is routed (event entities).
 SIGNAL_SOURCE_EVENT: Final = f"{DOMAIN}_source_event_{{}}"
+# The same, per route that wanted the event (the route's event entity).
+SIGNAL_ROUTE_EVENT: Final = f"{DOMAIN}_route_event_{{}}"
 
 # Repair issue ids: a prefix and the id of what the issue is about.
 ISSUE_BACKLOG: Final = "backlog"

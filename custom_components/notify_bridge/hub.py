@@ -38,6 +38,7 @@ from .const import (
     ISSUE_DESTINATION_FAILING,
     ISSUE_QUIET_HOURS_EMPTY,
     SIGNAL_DESTINATION_UPDATED,
+    SIGNAL_ROUTE_EVENT,
     SIGNAL_SOURCE_EVENT,
     SIGNAL_SOURCE_UPDATED,
     WEEKDAYS,
@@ -350,6 +351,8 @@ class NotifyBridgeHub:
         async_dispatcher_send(
             self.hass, SIGNAL_SOURCE_EVENT.format(entry.entry_id), event
         )
+        for route_id in dict.fromkeys(route.route_id for route in routes):
+            async_dispatcher_send(self.hass, SIGNAL_ROUTE_EVENT.format(route_id), event)
         # Kept by the entry until done; unloading waits for it, so nothing in flight
         # is lost.
         entry.async_create_task(

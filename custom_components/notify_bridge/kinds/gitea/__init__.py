@@ -23,7 +23,9 @@ KIND = Kind(
     ),
     subentry_type=SUBENTRY_GITEA_ROUTE,
     subentry_flow=RepositoryRouteFlow,
-    entities=source_entities(problem=True, event_types=EVENT_TYPES),
+    entities=source_entities(
+        route_model="Repository route", problem=True, event_types=EVENT_TYPES
+    ),
     store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
     poller=lambda entry: entry.runtime_data.poller,
 )

@@ -20,5 +20,5 @@ KIND = Kind(
     ),
     subentry_type=SUBENTRY_HA_EVENTS_ROUTE,
     subentry_flow=EventRouteFlow,
-    entities=source_entities(),
+    entities=source_entities(route_model="Event route"),
 )

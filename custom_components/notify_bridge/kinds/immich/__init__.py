@@ -11,7 +11,7 @@ from ..shared.entities import source_entities
 from .actions import ATTR_IMMICH_ASSET_ID, async_fetch_asset, validate_asset_id
 from .config_flow import ImmichEntryFlow
 from .coordinator import store_key
-from .entities import route_entities
+from .entities import ROUTE_MODEL, route_entities
 from .repairs import AlbumDeletedRepairFlow
 from .route_flow import AlbumRouteFlow
 from .setup import async_setup_immich
@@ -29,6 +29,7 @@ KIND = Kind(
     subentry_type=SUBENTRY_IMMICH_ROUTE,
     subentry_flow=AlbumRouteFlow,
     entities=source_entities(
+        route_model=ROUTE_MODEL,
         problem=True,
         event_types=[event.value for event in WatchEventType],
         extra={Platform.SENSOR: route_entities},

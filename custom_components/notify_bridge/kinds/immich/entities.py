@@ -15,6 +15,8 @@ from .coordinator import ImmichCoordinator
 from .setup import ImmichConfigEntry
 
 ASSET_COUNT_KEY = "asset_count"
+# The model of a route's device (its asset count and event entities).
+ROUTE_MODEL = "Album route"
 
 
 class RouteAssetCountSensor(CoordinatorEntity[ImmichCoordinator], SensorEntity):
@@ -66,7 +68,7 @@ def route_entities(entry: ImmichConfigEntry) -> list[tuple[str | None, Entity]]:
                 coordinator,
                 entry,
                 route,
-                subentry_device(entry, route.route_id, route.name, "Album route"),
+                subentry_device(entry, route.route_id, route.name, ROUTE_MODEL),
             ),
         )
         for route in coordinator.routes

@@ -20,6 +20,6 @@ KIND = Kind(
     ),
     subentry_type=SUBENTRY_PLANKA_ROUTE,
     subentry_flow=BoardRouteFlow,
-    entities=source_entities(event_types=EVENT_TYPES),
+    entities=source_entities(route_model="Board route", event_types=EVENT_TYPES),
     store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
 )

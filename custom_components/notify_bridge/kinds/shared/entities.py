@@ -9,6 +9,7 @@ entry's with `via_device`. Entities of a subentry are added with its
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,11 +38,12 @@ from homeassistant.helpers.entity import Entity
 from ...const import (
     DOMAIN,
     SIGNAL_DESTINATION_UPDATED,
+    SIGNAL_ROUTE_EVENT,
     SIGNAL_SOURCE_EVENT,
     SIGNAL_SOURCE_UPDATED,
     TEST_MESSAGE,
 )
-from ...pipeline.models import BridgeEvent, DispatchSummary, Notification
+from ...pipeline.models import BridgeEvent, DispatchSummary, Notification, Route
 from ...runtime import (
     DATA_HUB,
     BridgeHub,
@@ -291,15 +293,12 @@ class SourceEventEntity(SourceEntity, EventEntity):
         super().__init__(entry, "event")
         types = {t for route in entry.runtime_data.routes for t in route.event_types}
         self._attr_event_types = sorted(types | set(event_types))
+        self._signal = SIGNAL_SOURCE_EVENT.format(entry.entry_id)
 
     async def async_added_to_hass(self) -> None:
-        """Fire when the hub routes one of the source's events."""
+        """Fire when the hub routes one of the source's (or route's) events."""
         self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                SIGNAL_SOURCE_EVENT.format(self.entry.entry_id),
-                self._async_routed,
-            )
+            async_dispatcher_connect(self.hass, self._signal, self._async_routed)
         )
 
     @callback
@@ -310,6 +309,44 @@ class SourceEventEntity(SourceEntity, EventEntity):
             self._attr_event_types = sorted([*self._attr_event_types, event.event_type])
         self._trigger_event(event.event_type, _event_attributes(event))
         self.async_write_ha_state()
+
+
+class RouteEventEntity(SourceEventEntity):
+    """Fires for every event one route wanted: an automation per route needs no
+    filter on the event data."""
+
+    _attr_translation_key = "route_event"
+
+    def __init__(
+        self,
+        entry: SourceConfigEntry,
+        route: Route,
+        event_types: Iterable[str],
+        device: DeviceInfo,
+    ) -> None:
+        """Attach to the route's device; the kind's types unless the route names some."""
+        super().__init__(entry, event_types)
+        self._attr_unique_id = f"{entry.entry_id}_{route.route_id}_event"
+        self._attr_device_info = device
+        self._attr_event_types = sorted(route.event_types or event_types)
+        self._signal = SIGNAL_ROUTE_EVENT.format(route.route_id)
+
+
+def _route_events(known: tuple[str, ...], model: str) -> EntityFactory:
+    def factory(entry: SourceConfigEntry) -> Iterator[tuple[str | None, Entity]]:
+        routes = {route.route_id: route for route in entry.runtime_data.routes}
+        for route_id, route in routes.items():
+            types = {
+                t
+                for r in entry.runtime_data.routes
+                if r.route_id == route_id
+                for t in r.event_types
+            }
+            merged = dataclasses.replace(route, event_types=frozenset(types))
+            device = subentry_device(entry, route_id, route.name, model)
+            yield route_id, RouteEventEntity(entry, merged, known, device)
+
+    return factory
 
 
 def _event_attributes(event: BridgeEvent) -> dict[str, Any]:
@@ -331,15 +368,21 @@ def _thaw(value: Any) -> Any:
 
 def source_entities(
     *,
+    route_model: str,
     problem: bool = False,
     event_types: Iterable[str] = (),
     extra: Mapping[Platform, EntityFactory] | None = None,
 ) -> dict[Platform, EntityFactory]:
-    """Return the entities of a source: its event entity, a problem sensor when the
-    source has a connection that can fail, and the kind's own (`extra`)."""
+    """Return the entities of a source: its event entity and one per route (on the
+    route's device), a problem sensor when the source has a connection that can
+    fail, and the kind's own (`extra`)."""
     known = tuple(event_types)
+    per_route = _route_events(known, route_model)
     factories: dict[Platform, EntityFactory] = {
-        Platform.EVENT: lambda entry: [(None, SourceEventEntity(entry, known))]
+        Platform.EVENT: lambda entry: [
+            (None, SourceEventEntity(entry, known)),
+            *per_route(entry),
+        ]
     }
     if problem:
         factories[Platform.BINARY_SENSOR] = lambda entry: (

@@ -21,6 +21,6 @@ KIND = Kind(
     ),
     subentry_type=SUBENTRY_WEBHOOK_ROUTE,
     subentry_flow=WebhookRouteFlowOfSource,
-    entities=source_entities(),
+    entities=source_entities(route_model="Webhook route"),
     store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
 )
