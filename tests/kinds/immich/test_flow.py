@@ -9,11 +9,10 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.net import normalize_url
-from tests.common import start_entry_flow
+from tests.common import kind_entry, start_entry_flow
 from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
 
@@ -187,13 +186,12 @@ async def test_reconfigure(
 ) -> None:
     """Reconfigure validates, keeps the user, and updates the unique id."""
     entry = immich_entry(hass, v3, [])
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        version=ENTRY_VERSION,
-        data={"kind": "immich", "url": v3.url, "api_key": API_KEY, "user_id": ME_ID},
+    kind_entry(
+        hass,
+        "immich",
+        data={"url": v3.url, "api_key": API_KEY, "user_id": ME_ID},
         unique_id=f"{ME_ID}@localhost:{v3.url.rsplit(':', 1)[1]}",
     )
-    other.add_to_hass(hass)
     await setup_all(hass)
     result = await entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"

@@ -11,7 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
-from tests.common import start_entry_flow, start_subentry_flow
+from tests.common import kind_entry, start_entry_flow, start_subentry_flow
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from .conftest import GITEA_SECRET, PHONE_ENTITY
@@ -132,12 +132,7 @@ async def test_gitea_flow_errors(
 
 async def test_gitea_duplicate_aborts(hass: HomeAssistant, gitea: FakeGitea) -> None:
     """The same instance twice aborts."""
-    MockConfigEntry(
-        domain=DOMAIN,
-        version=ENTRY_VERSION,
-        data={"kind": "gitea", "url": gitea.url},
-        unique_id=f"gitea:{gitea.url}",
-    ).add_to_hass(hass)
+    kind_entry(hass, "gitea", data={"url": gitea.url}, unique_id=f"gitea:{gitea.url}")
     result = await start_entry_flow(hass, "gitea")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Forge", "url": gitea.url, "token": TOKEN}
