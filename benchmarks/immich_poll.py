@@ -40,10 +40,8 @@ from custom_components.notify_bridge.sources.immich.client import (
     ImmichClient,
     LeanAsset,
 )
-from custom_components.notify_bridge.sources.immich.diff import (
-    AlbumWatcher,
-    WatcherState,
-)
+from custom_components.notify_bridge.sources.immich.diff import AlbumWatcher
+from custom_components.notify_bridge.sources.immich.state import WatcherState
 from tests.fakes.immich_server import FakeImmichServer
 
 ALBUMS = 10

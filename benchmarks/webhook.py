@@ -135,7 +135,8 @@ async def _setup(config_dir: str, port: int) -> Any:
         async_test_home_assistant,
     )
 
-    from custom_components.notify_bridge.kinds._webhook_common import (
+    from custom_components.notify_bridge.const import ENTRY_VERSION
+    from custom_components.notify_bridge.kinds.shared.webhook_source import (
         WebhookEndpoint,
     )
 
@@ -172,7 +173,7 @@ async def _setup(config_dir: str, port: int) -> Any:
             title=title,
             data={"kind": kind, **data},
             source="user",
-            version=1,
+            version=ENTRY_VERSION,
             minor_version=1,
             options={},
             unique_id=kind,
@@ -185,7 +186,7 @@ async def _setup(config_dir: str, port: int) -> Any:
         "Home Assistant",
         {},
         ConfigSubentryData(
-            subentry_type="destination",
+            subentry_type="notification_target",
             title="Bench",
             unique_id="notify_service:bench",
             data={"delivery": "notify_service", "notify_service": "bench"},
@@ -205,7 +206,7 @@ async def _setup(config_dir: str, port: int) -> Any:
             "scan_interval": 0,
         },
         ConfigSubentryData(
-            subentry_type="route",
+            subentry_type="repository_route",
             title="All pushes",
             unique_id=None,
             data={
@@ -291,11 +292,8 @@ async def main() -> dict[str, Any]:
     port = _free_port()
     with tempfile.TemporaryDirectory() as config_dir:
         hass, context, source_id = await _setup(config_dir, port)
-        from custom_components.notify_bridge.kinds._webhook_common import (
-            DATA_ENDPOINTS,
-        )
-
-        endpoint = hass.data[DATA_ENDPOINTS][source_id]
+        entry = hass.config_entries.async_get_entry(source_id)
+        endpoint = entry.runtime_data.endpoint
         url = f"http://127.0.0.1:{port}/api/webhook/{WEBHOOK_ID}"
         try:
             connector = aiohttp.TCPConnector(limit=CONCURRENCY)

@@ -22,8 +22,10 @@ from syrupy.assertion import SnapshotAssertion
 # reports "Integration not found".
 import custom_components.notify_bridge  # noqa: F401
 from custom_components.notify_bridge import hub as hub_module
-from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, RetryPolicy
+from custom_components.notify_bridge.runtime import DATA_HUB, DestinationRuntime
+from tests.common import RecordingDestination, typed
 
 from .deprecations import own_deprecation, own_deprecation_log
 
@@ -114,7 +116,7 @@ def destination(
     """Describe a destination subentry."""
     return ConfigSubentryDataWithId(
         subentry_id=subentry_id,
-        subentry_type="destination",
+        subentry_type="notification_target",
         title=title,
         unique_id=unique_id or data["delivery"],
         data=data,
@@ -127,7 +129,7 @@ def route(
     """Describe a route subentry."""
     return ConfigSubentryDataWithId(
         subentry_id=subentry_id,
-        subentry_type="route",
+        subentry_type="event_route",
         title=title,
         unique_id=None,
         data=data,
@@ -171,11 +173,12 @@ def target_entry(
     """The home_assistant target entry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Home Assistant",
         data={"kind": "home_assistant"},
         unique_id="home_assistant",
         entry_id=TARGET_ENTRY_ID,
-        subentries_data=destinations,
+        subentries_data=typed("home_assistant", destinations),
     )
     entry.add_to_hass(hass)
     return entry
@@ -188,11 +191,12 @@ def source_entry(
     """The ha_events source entry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Home Assistant events",
         data={"kind": "ha_events"},
         unique_id="ha_events",
         entry_id=SOURCE_ENTRY_ID,
-        subentries_data=routes,
+        subentries_data=typed("ha_events", routes),
     )
     entry.add_to_hass(hass)
     return entry
@@ -217,3 +221,15 @@ def legacy_notify_calls(hass: HomeAssistant) -> list[ServiceCall]:
 
     hass.services.async_register("notify", "phone", handle)
     return calls
+
+
+@pytest.fixture
+async def recorder(hass: HomeAssistant) -> RecordingDestination:
+    """One recording destination known to the hub (routes name it "recorder")."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    destination = RecordingDestination()
+    hass.data[DATA_HUB].register_destination(
+        DestinationRuntime(destination=destination, entry_id="tests")
+    )
+    return destination

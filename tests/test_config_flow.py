@@ -10,7 +10,9 @@ from homeassistant.data_entry_flow import FlowResultType, UnknownHandler
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.notify_bridge.catalog import KINDS
 from custom_components.notify_bridge.const import DOMAIN
+from tests.common import start_entry_flow
 
 from .conftest import DEMO_DESTINATION_ID, DEMO_ENTITY, DEMO_ROUTE_ID
 
@@ -47,14 +49,23 @@ async def test_second_entry_of_a_kind_aborts(
     hass: HomeAssistant, target_entry: MockConfigEntry
 ) -> None:
     """Only one home_assistant target can exist."""
+    result = await start_entry_flow(hass, "home_assistant")
+    assert result["type"] is FlowResultType.ABORT
+    # Its own words, not a message that must fit every kind.
+    assert result["reason"] == "home_assistant_already_configured"
+
+
+async def test_menu_offers_every_kind_in_order(hass: HomeAssistant) -> None:
+    """Targets first, then sources; each option opens its kind's create step."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "home_assistant"}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["menu_options"] == list(KINDS)
+    assert list(KINDS)[:2] == ["home_assistant", "telegram"]
+    for kind in KINDS:
+        result = await start_entry_flow(hass, kind)
+        assert result["step_id"] == kind
+        hass.config_entries.flow.async_abort(result["flow_id"])
 
 
 async def test_reconfigure_renames(
@@ -83,7 +94,7 @@ async def test_destination_persistent_notification(
     hass: HomeAssistant, target_entry: MockConfigEntry
 ) -> None:
     """A persistent-notification destination needs nothing but a name; twice aborts."""
-    result = await _start_subentry(hass, target_entry, "destination")
+    result = await _start_subentry(hass, target_entry, "notification_target")
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"name": "Sidebar", "delivery": "persistent_notification"}
     )
@@ -95,7 +106,7 @@ async def test_destination_notify_service(
     hass: HomeAssistant, target_entry: MockConfigEntry, legacy_notify_calls: list
 ) -> None:
     """A legacy notify service destination keeps only the service field."""
-    result = await _start_subentry(hass, target_entry, "destination")
+    result = await _start_subentry(hass, target_entry, "notification_target")
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
@@ -115,7 +126,7 @@ async def test_destination_notify_entity(
 ) -> None:
     """A notify entity destination is accepted when the entity exists."""
     hass.states.async_set("notify.kitchen_speaker", "unknown")
-    result = await _start_subentry(hass, target_entry, "destination")
+    result = await _start_subentry(hass, target_entry, "notification_target")
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
@@ -158,7 +169,7 @@ async def test_destination_errors(
     errors: dict[str, str],
 ) -> None:
     """Each invalid destination shows its translated error and can be corrected."""
-    result = await _start_subentry(hass, target_entry, "destination")
+    result = await _start_subentry(hass, target_entry, "notification_target")
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"name": "Bad", **user_input}
     )
@@ -186,7 +197,7 @@ async def test_destination_reconfigure_onto_existing_aborts(
     hass: HomeAssistant, target_entry: MockConfigEntry, legacy_notify_calls: list
 ) -> None:
     """Two destinations may not deliver to the same place."""
-    result = await _start_subentry(hass, target_entry, "destination")
+    result = await _start_subentry(hass, target_entry, "notification_target")
     await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {"name": "Phone", "delivery": "notify_service", "notify_service": "phone"},
@@ -215,7 +226,7 @@ async def test_route_created(
     hass: HomeAssistant, setup_integration: None, source_entry: MockConfigEntry
 ) -> None:
     """A valid route is saved without its name in the data."""
-    result = await _start_subentry(hass, source_entry, "route")
+    result = await _start_subentry(hass, source_entry, "event_route")
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], dict(ROUTE_INPUT)
@@ -246,7 +257,7 @@ async def test_route_errors(
     errors: dict[str, str],
 ) -> None:
     """Each invalid route shows its translated error."""
-    result = await _start_subentry(hass, source_entry, "route")
+    result = await _start_subentry(hass, source_entry, "event_route")
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {**ROUTE_INPUT, **changes}
     )
@@ -280,8 +291,9 @@ async def test_route_reconfigure_changes_delivery(
 async def test_subentry_flow_source_is_checked(
     hass: HomeAssistant, source_entry: MockConfigEntry
 ) -> None:
-    """Sources have routes, not destinations."""
+    """Each kind has its own subentry type: a source has no notification targets."""
     with pytest.raises(UnknownHandler, match="does not support subentry"):
         await hass.config_entries.subentries.async_init(
-            (source_entry.entry_id, "destination"), context={"source": SOURCE_USER}
+            (source_entry.entry_id, "notification_target"),
+            context={"source": SOURCE_USER},
         )

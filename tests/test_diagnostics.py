@@ -15,7 +15,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from tests.common import typed
 
 from .conftest import DEMO_EVENT
 
@@ -27,12 +28,13 @@ def source_entry(hass: HomeAssistant, routes: list) -> MockConfigEntry:
     """A source whose stored data carries a secret (as webhook sources will)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Home Assistant events",
         data={"kind": "ha_events", "webhook_secret": SECRET},
         options={"token": "abc"},
         unique_id="ha_events",
         entry_id="source_entry",
-        subentries_data=routes,
+        subentries_data=typed("ha_events", routes),
     )
     entry.add_to_hass(hass)
     return entry

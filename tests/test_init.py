@@ -44,7 +44,10 @@ async def test_demo_event_becomes_notification(
     assert len(dispatched) == 1
     assert dispatched[0].data["status"] == "ok"
     assert dispatched[0].data["summary"]["delivered"] == 1
-    assert hass.states.get("sensor.home_assistant_events_last_event").state != "unknown"
+    # The source's event entity fired with the event's type and data.
+    event = hass.states.get("event.home_assistant_events_routed_event")
+    assert event.attributes["event_type"] == DEMO_EVENT
+    assert event.attributes["data"]["data"] == {"message": "Front door *opened*"}
     assert hass.states.get(DEMO_ENTITY) is not None
 
 
@@ -165,7 +168,7 @@ async def test_each_edit_reloads_exactly_once(
 
     setups.clear()
     result = await hass.config_entries.subentries.async_init(
-        (target_entry.entry_id, "destination"), context={"source": SOURCE_USER}
+        (target_entry.entry_id, "notification_target"), context={"source": SOURCE_USER}
     )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
+from .catalog import KINDS
 from .const import CONF_KIND, DOMAIN
-from .hub import DATA_HUB, NotifyBridgeConfigEntry, NotifyBridgeHub, TargetRuntime
-from .kinds import all_kinds
+from .hub import NotifyBridgeHub
+from .runtime import DATA_HUB, NotifyBridgeConfigEntry
 from .services import async_setup_services
-
-KINDS = all_kinds()
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Create the hub and register the actions, once for all entries."""
-    hub = hass.data[DATA_HUB] = NotifyBridgeHub(hass)
+    hub = NotifyBridgeHub(hass)
+    hass.data[DATA_HUB] = hub
     await hub.async_load()
 
     async def release_coalescing(_event: Event) -> None:
@@ -32,21 +32,23 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def _platforms(entry: NotifyBridgeConfigEntry) -> tuple[Platform, ...]:
-    return KINDS[entry.data[CONF_KIND]].platforms
-
-
 async def async_setup_entry(
     hass: HomeAssistant, entry: NotifyBridgeConfigEntry
 ) -> bool:
     """Set up a target or a source entry through its kind."""
-    hub = hass.data[DATA_HUB]
-    runtime = await KINDS[entry.data[CONF_KIND]].setup(hass, hub, entry)
+    kind = KINDS[entry.data[CONF_KIND]]
+    # The entry's device: its destinations' and routes' devices link to it.
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        name=entry.title,
+        manufacturer=kind.manufacturer,
+        entry_type=dr.DeviceEntryType.SERVICE,
+    )
+    runtime = await kind.setup(hass, hass.data[DATA_HUB], entry)
+    runtime.device_id = device.id
     entry.runtime_data = runtime
-    if isinstance(runtime, TargetRuntime):
-        await hub.async_forget_removed_destinations()
-        hub.track_waiting(entry, runtime)
-    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
+    await hass.config_entries.async_forward_entry_setups(entry, kind.platforms)
     # Subentries added, edited or removed: rebuild destinations and routes.
     entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
     return True
@@ -56,7 +58,8 @@ async def async_unload_entry(
     hass: HomeAssistant, entry: NotifyBridgeConfigEntry
 ) -> bool:
     """Unload an entry; its listeners and tasks go with it (async_on_unload)."""
-    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry))
+    platforms = KINDS[entry.data[CONF_KIND]].platforms
+    return await hass.config_entries.async_unload_platforms(entry, platforms)
 
 
 async def async_remove_entry(

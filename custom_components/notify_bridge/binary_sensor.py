@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
-    BinarySensorEntity,
-)
-from homeassistant.const import EntityCategory, Platform
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SourceEntity
-from .hub import NotifyBridgeConfigEntry, SourceRuntime
+from .platform import async_add_kind_entities
+from .runtime import NotifyBridgeConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -21,26 +17,5 @@ async def async_setup_entry(
     entry: NotifyBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the problem sensor and any extra binary sensors of a source."""
-    runtime = entry.runtime_data
-    if not isinstance(runtime, SourceRuntime):
-        return
-    if runtime.problem is not None:
-        async_add_entities([SourceProblemSensor(entry)])
-    async_add_entities(runtime.extra_entities.get(Platform.BINARY_SENSOR, []))
-
-
-class SourceProblemSensor(SourceEntity, BinarySensorEntity):
-    """On while the source cannot reach its service."""
-
-    _attr_device_class = BinarySensorDeviceClass.PROBLEM
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-
-    def __init__(self, entry: NotifyBridgeConfigEntry) -> None:
-        """Describe the sensor."""
-        super().__init__(entry, "problem")
-
-    @property
-    def is_on(self) -> bool:
-        """Return whether the source has a problem."""
-        return bool(self.entry.runtime_data.problem)
+    """Add the entities the entry's kind declares on this platform."""
+    async_add_kind_entities(entry, Platform.BINARY_SENSOR, async_add_entities)

@@ -6,6 +6,8 @@ from enum import StrEnum
 from typing import Final
 
 DOMAIN: Final = "notify_bridge"
+# Version of config entries (2: one subentry type per kind; no release had 1).
+ENTRY_VERSION: Final = 2
 
 
 class EntryKind(StrEnum):
@@ -20,8 +22,14 @@ class EntryKind(StrEnum):
     WEBHOOK = "webhook"
 
 
-SUBENTRY_DESTINATION: Final = "destination"
-SUBENTRY_ROUTE: Final = "route"
+# Subentry types: each kind its own, so its buttons, titles and errors say what it is.
+SUBENTRY_HA_TARGET: Final = "notification_target"
+SUBENTRY_TELEGRAM_CHAT: Final = "chat"
+SUBENTRY_HA_EVENTS_ROUTE: Final = "event_route"
+SUBENTRY_IMMICH_ROUTE: Final = "album_route"
+SUBENTRY_GITEA_ROUTE: Final = "repository_route"
+SUBENTRY_PLANKA_ROUTE: Final = "board_route"
+SUBENTRY_WEBHOOK_ROUTE: Final = "webhook_route"
 
 # Config entry data
 CONF_KIND: Final = "kind"
@@ -44,6 +52,7 @@ class HaDelivery(StrEnum):
 CONF_EVENT_TYPE: Final = "event_type"
 CONF_EVENT_DATA: Final = "event_data"
 CONF_DESTINATIONS: Final = "destinations"
+CONF_EVENTS: Final = "events"
 CONF_TEMPLATE: Final = "template"
 CONF_TITLE_TEMPLATE: Final = "title_template"
 
@@ -76,8 +85,30 @@ ATTR_SUMMARY: Final = "summary"
 # Dispatcher signal an entity listens to for its destination's delivery stats.
 SIGNAL_DESTINATION_UPDATED: Final = f"{DOMAIN}_destination_updated_{{}}"
 SIGNAL_SOURCE_UPDATED: Final = f"{DOMAIN}_source_updated_{{}}"
+# Sent with the BridgeEvent each time a source's event is routed (event entities).
+SIGNAL_SOURCE_EVENT: Final = f"{DOMAIN}_source_event_{{}}"
+# The same, per route that wanted the event (the route's event entity).
+SIGNAL_ROUTE_EVENT: Final = f"{DOMAIN}_route_event_{{}}"
 
-DEFAULT_ROUTE_TEMPLATE: Final = "{{ event.type }}: {{ data }}"
+# Repair issue ids: a prefix and the id of what the issue is about.
+ISSUE_BACKLOG: Final = "backlog"
+ISSUE_DESTINATION_FAILING: Final = "destination_failing"
+ISSUE_QUIET_HOURS_EMPTY: Final = "quiet_hours_empty"
+ISSUE_IMMICH_UNREACHABLE: Final = "immich_unreachable"
+ISSUE_ALBUM_DELETED: Final = "album_deleted"
+# Issues about one destination, dropped with it.
+DESTINATION_ISSUES: Final = (
+    ISSUE_BACKLOG,
+    ISSUE_DESTINATION_FAILING,
+    ISSUE_QUIET_HOURS_EMPTY,
+)
+
+
+def issue_id(prefix: str, *parts: str) -> str:
+    """Return a repair issue id: the prefix and the ids it is about."""
+    return "_".join((prefix, *parts))
+
+
 TEST_MESSAGE: Final = "Test notification from Notify Bridge."
 
 # Delivery policy options. Destinations (every target kind): quiet hours.

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
+from .catalog import KINDS
 from .const import (
     ATTR_DISPATCH_ID,
     ATTR_STATUS,
@@ -32,12 +30,19 @@ from .const import (
     CONF_QUIET_MODE,
     CONF_QUIET_START,
     CONF_QUIET_WEEKDAYS,
+    DESTINATION_ISSUES,
     DOMAIN,
     EVENT_BRIDGE_EVENT,
     EVENT_DISPATCHED,
+    ISSUE_BACKLOG,
+    ISSUE_DESTINATION_FAILING,
+    ISSUE_QUIET_HOURS_EMPTY,
     SIGNAL_DESTINATION_UPDATED,
+    SIGNAL_ROUTE_EVENT,
+    SIGNAL_SOURCE_EVENT,
     SIGNAL_SOURCE_UPDATED,
     WEEKDAYS,
+    issue_id,
 )
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
@@ -50,13 +55,16 @@ from .pipeline.models import (
     DispatchSummary,
     Notification,
     OutputFormat,
+    Route,
 )
 from .pipeline.policy import DeliveryPolicy, QuietHours, QuietMode
+from .runtime import (
+    DestinationRuntime,
+    SourceRuntime,
+    TargetRuntime,
+    set_issue,
+)
 
-if TYPE_CHECKING:
-    from .pipeline.models import Route
-
-DATA_HUB: HassKey[NotifyBridgeHub] = HassKey(DOMAIN)
 _LOGGER = logging.getLogger(__name__)
 WAITING_STORE_KEY = f"{DOMAIN}.waiting"
 WAITING_STORE_VERSION = 1
@@ -81,67 +89,6 @@ def quiet_hours_from_options(options: Mapping[str, Any]) -> QuietHours | None:
         weekdays=frozenset(
             WEEKDAYS.index(day) for day in options.get(CONF_QUIET_WEEKDAYS) or ()
         ),
-    )
-
-
-@dataclass(slots=True)
-class DestinationRuntime:
-    """A destination and the delivery stats its entities show."""
-
-    destination: Destination
-    entry_id: str
-    failed_deliveries: int = 0
-    consecutive_failures: int = 0
-    last_delivery: datetime | None = None
-    last_result: DeliveryResult | None = None
-
-
-@dataclass(slots=True)
-class TargetRuntime:
-    """Runtime data of a target entry."""
-
-    destinations: dict[str, DestinationRuntime] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class SourceRuntime:
-    """Runtime data of a source entry."""
-
-    routes: tuple[Route, ...] = ()
-    events: int = 0
-    last_event: BridgeEvent | None = None
-    # None: the source has no connection that can fail (no `problem` binary sensor).
-    # A kind that has one sets it and sends SIGNAL_SOURCE_UPDATED when it changes.
-    problem: bool | None = None
-    # Extra entities a kind adds to the source's device, by platform.
-    extra_entities: dict[Platform, list[Entity]] = field(default_factory=dict)
-
-
-type NotifyBridgeConfigEntry = ConfigEntry[TargetRuntime | SourceRuntime]
-
-
-@callback
-def set_issue(
-    hass: HomeAssistant,
-    issue_id: str,
-    *,
-    active: bool,
-    translation_key: str,
-    placeholders: dict[str, str] | None = None,
-    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
-) -> None:
-    """Raise a repair issue while a condition holds; clear it once it ends."""
-    if not active:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-        return
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=False,
-        severity=severity,
-        translation_key=translation_key,
-        translation_placeholders=placeholders,
     )
 
 
@@ -171,8 +118,9 @@ class NotifyBridgeHub:
         self.destinations: dict[str, DestinationRuntime] = {}
         # Ids of the contexts our deliveries ran under (bounded, newest kept).
         self._delivery_contexts: dict[str, None] = {}
-        # Sources that poll (per entry id), for the refresh action.
-        self.pollers: dict[str, DataUpdateCoordinator[Any]] = {}
+        # Consecutive failed polls per source entry; outlives the entry's setup, so
+        # a server down at start-up (setup retried afresh each time) still counts.
+        self._poll_failures: dict[str, int] = {}
         self._store: Store[dict[str, Any]] = Store(
             hass, WAITING_STORE_VERSION, WAITING_STORE_KEY
         )
@@ -209,9 +157,9 @@ class NotifyBridgeHub:
             empty = False
         set_issue(
             self.hass,
-            f"quiet_hours_empty_{dest_id}",
+            issue_id(ISSUE_QUIET_HOURS_EMPTY, dest_id),
             active=empty,
-            translation_key="quiet_hours_empty",
+            translation_key=ISSUE_QUIET_HOURS_EMPTY,
             placeholders={"destination": destination.name},
         )
         self.policy.set_quiet_hours(dest_id, quiet)
@@ -240,8 +188,8 @@ class NotifyBridgeHub:
         }
         for dest_id in self.policy.known_destinations() - existing:
             await self.policy.async_forget(dest_id)
-            for prefix in ("backlog", "destination_failing", "quiet_hours_empty"):
-                ir.async_delete_issue(self.hass, DOMAIN, f"{prefix}_{dest_id}")
+            for prefix in DESTINATION_ISSUES:
+                ir.async_delete_issue(self.hass, DOMAIN, issue_id(prefix, dest_id))
 
     @callback
     def new_delivery_context(self) -> Context:
@@ -260,23 +208,19 @@ class NotifyBridgeHub:
             or context.parent_id in self._delivery_contexts
         )
 
-    @callback
-    def register_poller(
-        self, entry: NotifyBridgeConfigEntry, poller: DataUpdateCoordinator[Any]
-    ) -> None:
-        """Let the refresh action poll this source until its entry unloads."""
-        self.pollers[entry.entry_id] = poller
+    def poll_failures(self, entry_id: str) -> int:
+        """Return the consecutive failed polls of a source entry."""
+        return self._poll_failures.get(entry_id, 0)
 
-        @callback
-        def forget() -> None:
-            self.pollers.pop(entry.entry_id, None)
-
-        entry.async_on_unload(forget)
+    def set_poll_failures(self, entry_id: str, count: int) -> None:
+        """Record the consecutive failed polls of a source entry (0 forgets)."""
+        if count:
+            self._poll_failures[entry_id] = count
+        else:
+            self._poll_failures.pop(entry_id, None)
 
     @callback
-    def track_waiting(
-        self, entry: NotifyBridgeConfigEntry, runtime: TargetRuntime
-    ) -> None:
+    def track_waiting(self, entry: ConfigEntry[Any], runtime: TargetRuntime) -> None:
         """Deliver a target's waiting notifications when they are due, from now on."""
         dest_ids = list(runtime.destinations)
         running: set[asyncio.Task[int]] = set()
@@ -308,9 +252,9 @@ class NotifyBridgeHub:
         errors = runtime.last_result.errors if runtime.last_result else ()
         set_issue(
             self.hass,
-            f"destination_failing_{destination.destination_id}",
+            issue_id(ISSUE_DESTINATION_FAILING, destination.destination_id),
             active=runtime.consecutive_failures >= FAILING_REPAIR_THRESHOLD,
-            translation_key="destination_failing",
+            translation_key=ISSUE_DESTINATION_FAILING,
             placeholders={
                 "destination": destination.name,
                 "count": str(runtime.consecutive_failures),
@@ -326,7 +270,7 @@ class NotifyBridgeHub:
         runtime = self.destinations.get(dest_id)
         set_issue(
             self.hass,
-            f"backlog_{dest_id}",
+            issue_id(ISSUE_BACKLOG, dest_id),
             active=self.policy.backlog(dest_id) > BACKLOG_REPAIR_THRESHOLD,
             translation_key="backlog_high",
             placeholders={
@@ -353,12 +297,10 @@ class NotifyBridgeHub:
 
     @callback
     def _not_loaded(self, dest_id: str) -> Destination | None:
-        from .kinds import all_kinds  # noqa: PLC0415 - kinds import the hub
-
         for entry in self.hass.config_entries.async_entries(DOMAIN):
             subentry = entry.subentries.get(dest_id)
             if subentry is not None and entry.disabled_by is None:
-                kind = all_kinds()[entry.data[CONF_KIND]]
+                kind = KINDS[entry.data[CONF_KIND]]
                 return NotLoadedDestination(
                     dest_id, subentry.title, kind.output_format(subentry.data)
                 )
@@ -375,9 +317,7 @@ class NotifyBridgeHub:
         )
 
     @callback
-    def set_routes(
-        self, entry: NotifyBridgeConfigEntry, routes: tuple[Route, ...]
-    ) -> None:
+    def set_routes(self, entry: ConfigEntry[Any], routes: tuple[Route, ...]) -> None:
         """Give a source entry's routes to the router until the entry unloads."""
         router = self.pipeline.router
         router.set_routes(entry.entry_id, routes)
@@ -389,7 +329,7 @@ class NotifyBridgeHub:
 
     @callback
     def async_submit_event(
-        self, entry: NotifyBridgeConfigEntry, runtime: SourceRuntime, event: BridgeEvent
+        self, entry: ConfigEntry[Any], runtime: SourceRuntime, event: BridgeEvent
     ) -> None:
         """Hand a source event to the pipeline when a route wants it."""
         routes = self.pipeline.router.match(event)
@@ -408,6 +348,11 @@ class NotifyBridgeHub:
             },
         )
         async_dispatcher_send(self.hass, SIGNAL_SOURCE_UPDATED.format(entry.entry_id))
+        async_dispatcher_send(
+            self.hass, SIGNAL_SOURCE_EVENT.format(entry.entry_id), event
+        )
+        for route_id in dict.fromkeys(route.route_id for route in routes):
+            async_dispatcher_send(self.hass, SIGNAL_ROUTE_EVENT.format(route_id), event)
         # Kept by the entry until done; unloading waits for it, so nothing in flight
         # is lost.
         entry.async_create_task(

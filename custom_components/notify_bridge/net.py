@@ -155,6 +155,25 @@ def basic_auth_header(user: str, password: str) -> str:
     return f"Basic {token}"
 
 
+def normalize_url(value: str, *, drop_suffix: str = "") -> str | None:
+    """Return an http(s) base URL without a trailing slash (nor query, fragment or
+    `drop_suffix` at the end of its path), or None when it is not such a URL."""
+    text = value.strip()
+    if not text or any(char.isspace() for char in text):
+        return None
+    try:
+        url = URL(text)
+    except ValueError:
+        return None
+    if url.scheme not in ("http", "https") or not url.host:
+        return None
+    path = url.path.rstrip("/")
+    if drop_suffix:
+        path = path.removesuffix(drop_suffix)
+    base = url.with_path(path or "/").with_query(None).with_fragment(None)
+    return str(base).rstrip("/")
+
+
 class FetchError(Exception):
     """A fetch of an outbound URL failed."""
 

@@ -1,65 +1,11 @@
-"""Repair flows: a deleted Immich album is taken out of the route that watched it."""
+"""Repair flows: each kind offers its own, by issue id prefix (`Kind.fix_flows`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult
-from homeassistant.helpers import issue_registry as ir
-import voluptuous as vol
 
-from .const import DOMAIN
-from .sources.immich.coordinator import ISSUE_ALBUM_DELETED
-from .sources.immich.routes import CONF_ALBUMS
-
-
-class AlbumDeletedRepairFlow(RepairsFlow):
-    """Remove a deleted album from a route; a route left without albums is removed."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        """Keep which entry, route and album the issue is about."""
-        self._entry_id = str(data.get("entry_id"))
-        self._subentry_id = str(data.get("subentry_id"))
-        self._album_id = str(data.get("album_id"))
-
-    async def async_step_init(
-        self, user_input: dict[str, str] | None = None
-    ) -> FlowResult:
-        """Start with the confirmation."""
-        return await self.async_step_confirm()
-
-    async def async_step_confirm(
-        self, user_input: dict[str, str] | None = None
-    ) -> FlowResult:
-        """Ask, then edit the route (which reloads the source)."""
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        subentry = None if entry is None else entry.subentries.get(self._subentry_id)
-        if entry is None or subentry is None:
-            return self.async_abort(reason="route_gone")
-        if user_input is not None:
-            albums = [
-                album
-                for album in subentry.data.get(CONF_ALBUMS, ())
-                if album != self._album_id
-            ]
-            if albums:
-                self.hass.config_entries.async_update_subentry(
-                    entry, subentry, data={**subentry.data, CONF_ALBUMS: albums}
-                )
-            else:
-                self.hass.config_entries.async_remove_subentry(
-                    entry, subentry.subentry_id
-                )
-            return self.async_create_entry(data={})
-        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self.issue_id)
-        placeholders = dict(issue.translation_placeholders or {}) if issue else {}
-        return self.async_show_form(
-            step_id="confirm",
-            data_schema=vol.Schema({}),
-            description_placeholders=placeholders,
-        )
+from .catalog import KINDS
 
 
 async def async_create_fix_flow(
@@ -67,7 +13,9 @@ async def async_create_fix_flow(
     issue_id: str,
     data: dict[str, str | int | float | None] | None,
 ) -> RepairsFlow:
-    """Return the flow that fixes an issue."""
-    if issue_id.startswith(f"{ISSUE_ALBUM_DELETED}_") and data:
-        return AlbumDeletedRepairFlow(data)
+    """Return the flow of the kind whose issue this is."""
+    for kind in KINDS.values():
+        for prefix, flow in kind.fix_flows.items():
+            if issue_id.startswith(f"{prefix}_") and data:
+                return flow(dict(data))
     return ConfirmRepairFlow()

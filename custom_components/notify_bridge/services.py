@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-import uuid
 
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -15,19 +14,21 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 import voluptuous as vol
 
+from .catalog import KINDS
 from .const import (
     ATTR_DISPATCH_ID,
     ATTR_STATUS,
     ATTR_SUMMARY,
+    CONF_KIND,
     DOMAIN,
     SERVICE_FLUSH_DEFERRED,
     SERVICE_PREVIEW_TEMPLATE,
     SERVICE_SEND,
 )
-from .entity import raise_if_lost
-from .hub import DATA_HUB
+from .kinds.shared.entities import raise_if_lost
 from .pipeline.models import (
     Destination,
     DispatchStatus,
@@ -37,13 +38,12 @@ from .pipeline.models import (
     OutputFormat,
 )
 from .pipeline.render import TemplateError
-from .sources.immich.coordinator import async_fetch_asset
+from .runtime import DATA_HUB, MediaField, NotifyBridgeConfigEntry
 
 ATTR_MESSAGE = "message"
 ATTR_TITLE = "title"
 ATTR_MEDIA = "media"
 ATTR_URL = "url"
-ATTR_IMMICH_ASSET_ID = "immich_asset_id"
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 SERVICE_REFRESH = "refresh"
 ATTR_TYPE = "type"
@@ -70,23 +70,23 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
-def _asset_id(value: Any) -> str:
-    """Validate an Immich asset id (a UUID; it becomes part of a request path)."""
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError as err:
-        raise vol.Invalid("immich_asset_id must be an asset UUID") from err
-
-
+# Media fields kinds resolve (e.g. `immich_asset_id`), besides a plain URL.
+MEDIA_FIELDS: dict[str, tuple[str, MediaField]] = {
+    name: (kind_id, field)
+    for kind_id, kind in KINDS.items()
+    for name, field in kind.media_fields.items()
+}
+_MEDIA_FIELDS_SCHEMA: dict[vol.Marker, Any] = {
+    vol.Exclusive(ATTR_URL, "media_source"): cv.url
+}
+for _name, (_kind, _field) in MEDIA_FIELDS.items():
+    _MEDIA_FIELDS_SCHEMA[vol.Exclusive(_name, "media_source")] = _field.validate
+_MEDIA_FIELDS_SCHEMA[vol.Optional(ATTR_TYPE, default=MediaType.PHOTO)] = vol.Coerce(
+    MediaType
+)
 MEDIA_SCHEMA = vol.All(
-    vol.Schema(
-        {
-            vol.Exclusive(ATTR_URL, "media_source"): cv.url,
-            vol.Exclusive(ATTR_IMMICH_ASSET_ID, "media_source"): _asset_id,
-            vol.Optional(ATTR_TYPE, default=MediaType.PHOTO): vol.Coerce(MediaType),
-        }
-    ),
-    cv.has_at_least_one_key(ATTR_URL, ATTR_IMMICH_ASSET_ID),
+    vol.Schema(_MEDIA_FIELDS_SCHEMA),
+    cv.has_at_least_one_key(ATTR_URL, *MEDIA_FIELDS),
 )
 
 REFRESH_SCHEMA = vol.Schema(
@@ -214,22 +214,44 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
     }
 
 
+def _loaded_entries(hass: HomeAssistant, kind_id: str) -> list[NotifyBridgeConfigEntry]:
+    """Return the loaded entries of one kind (the config entries API knows them)."""
+    return [
+        entry
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if entry.data[CONF_KIND] == kind_id
+    ]
+
+
 async def _async_media(
     hass: HomeAssistant, items: list[dict[str, Any]]
 ) -> tuple[MediaItem, ...]:
-    """Return the media of a `send` call; Immich assets are fetched from their server."""
+    """Return the media of a `send` call; a kind's field is fetched by that kind."""
     media: list[MediaItem] = []
     for item in items:
-        if asset_id := item.get(ATTR_IMMICH_ASSET_ID):
-            media.append(await async_fetch_asset(hass, asset_id, item[ATTR_TYPE]))
-        else:
+        name = next((name for name in MEDIA_FIELDS if name in item), None)
+        if name is None:
             media.append(MediaItem(type=item[ATTR_TYPE], url=item[ATTR_URL]))
+            continue
+        kind_id, field = MEDIA_FIELDS[name]
+        entries = _loaded_entries(hass, kind_id)
+        media.append(await field.fetch(hass, entries, item[name], item[ATTR_TYPE]))
     return tuple(media)
+
+
+def _pollers(hass: HomeAssistant) -> dict[str, DataUpdateCoordinator[Any]]:
+    """Return the poller of every loaded entry that polls, by entry id."""
+    pollers: dict[str, DataUpdateCoordinator[Any]] = {}
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        poller = KINDS[entry.data[CONF_KIND]].poller(entry)
+        if poller is not None:
+            pollers[entry.entry_id] = poller
+    return pollers
 
 
 async def _async_refresh(call: ServiceCall) -> None:
     """Poll the selected polling sources (all of them when none is selected) now."""
-    coordinators = call.hass.data[DATA_HUB].pollers
+    coordinators = _pollers(call.hass)
     entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID) or list(coordinators)
     unknown = [entry_id for entry_id in entry_ids if entry_id not in coordinators]
     if unknown:

@@ -20,7 +20,7 @@ from custom_components.notify_bridge.sources.immich.client import (
     AssetDetails,
     AssetType,
 )
-from custom_components.notify_bridge.sources.immich.diff import (
+from custom_components.notify_bridge.sources.immich.events import (
     AlbumInfo,
     WatchEvent,
     WatchEventType,

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .i18n import DEFAULT_LANGUAGE, destination_language, text
 from .log import get_logger
@@ -46,9 +46,6 @@ from .models import (
 from .render import escape_text
 from .schedule import Schedule
 from .summary import Period, media_from_ref, summary_builder, summary_lines
-
-if TYPE_CHECKING:
-    from .engine import Pipeline
 
 _LOGGER = get_logger(__name__)
 
@@ -65,6 +62,21 @@ CONF_SEND_EMPTY = "digest_send_empty"
 type Load = Callable[[], Awaitable[Mapping[str, Any] | None]]
 type Save = Callable[[dict[str, Any]], Awaitable[None]]
 type MediaProvider = Callable[["Digest"], Awaitable[tuple[MediaItem, ...]]]
+
+
+class Pipeline(Protocol):
+    """What sending a digest needs of the pipeline (`engine.Pipeline`)."""
+
+    async def async_send(
+        self,
+        destination_ids: Sequence[str],
+        build: Callable[[Destination], Notification],
+        *,
+        dispatch_id: str | None = None,
+        respect_quiet_hours: bool = True,
+    ) -> DispatchSummary:
+        """Deliver caller-built notifications."""
+        ...
 
 
 class DigestMode(StrEnum):

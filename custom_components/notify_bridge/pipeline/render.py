@@ -23,14 +23,10 @@ and filters that could build a huge value in one call are capped first.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-import time
 from typing import Any
 import weakref
-
-from jinja2 import TemplateSyntaxError
-from jinja2.exceptions import TemplateError as JinjaTemplateError
 
 from .limits import (
     MAX_CONCURRENT_RENDERS,
@@ -39,24 +35,18 @@ from .limits import (
     TEMPLATE_CACHE_SIZE,
 )
 from .models import OutputFormat
-from .render_classify import renders_in_process
+from .render_core import (
+    _prepare,
+    _render_compiled,
+    validate_template,
+)
 from .render_env import (
-    _ENVIRONMENT,
-    _ESCAPERS,
     TRUNCATION_MARK,
-    _check_deadline,
-    _compile_guarded,
-    _cut,
     _MoveToWorker,
-    _state,
     escape_text,
 )
 from .render_errors import TemplateError, TemplateTimeoutError
 from .render_pool import RENDER_MEMORY_MB, WorkerPool
-
-_COLLECT_BATCH = 64
-# Compiled templates a worker process keeps.
-_WORKER_CACHE_SIZE = 64
 
 __all__ = [
     "TRUNCATION_MARK",
@@ -70,114 +60,6 @@ __all__ = [
 
 # How long an in-process render may run before it moves to a worker process (s).
 IN_PROCESS_SLICE = 0.05
-
-
-def _syntax_error(err: TemplateSyntaxError) -> TemplateError:
-    return TemplateError(f"template syntax error on line {err.lineno}: {err.message}")
-
-
-def validate_template(source: str) -> None:
-    """Raise `TemplateError` when a template does not compile."""
-    try:
-        _ENVIRONMENT.parse(source)
-    except TemplateSyntaxError as err:
-        raise _syntax_error(err) from err
-    except RecursionError as err:
-        raise TemplateError("template syntax error: nested too deeply") from err
-
-
-def _prepare(source: str) -> Any | None:
-    """Parse and classify; return the compiled template when it may render here,
-    None when it renders in a worker (compiling folds constants, which runs filters:
-    only the worker compiles what could compute)."""
-    try:
-        tree = _ENVIRONMENT.parse(source)
-    except TemplateSyntaxError as err:
-        raise _syntax_error(err) from err
-    except RecursionError as err:
-        raise TemplateError("template syntax error: nested too deeply") from err
-    if not renders_in_process(tree, _ENVIRONMENT.tests):
-        return None
-    return _compile_guarded(tree)
-
-
-def _render_compiled(
-    template: Any,
-    context: Mapping[str, Any],
-    output_format: OutputFormat,
-    budget: float,
-    max_output: int,
-    *,
-    slice_: float | None = None,
-    deadline: float | None = None,
-) -> str:
-    """Render a compiled template in this thread within `budget` (or `slice_`),
-    or by `deadline` (time.monotonic) when given."""
-    state = _state
-    state.move = slice_ is not None and slice_ < budget
-    if deadline is None:
-        deadline = time.monotonic() + (slice_ if state.move else budget)  # type: ignore[operator]
-    state.deadline = deadline
-    state.budget = budget
-    state.escape = _ESCAPERS[output_format]
-    try:
-        return _collect(
-            template.root_render_func(template.new_context(context)), max_output
-        )
-    except TemplateError, _MoveToWorker, MemoryError:
-        raise
-    except (JinjaTemplateError, ArithmeticError, TypeError, ValueError) as err:
-        raise TemplateError(f"template error: {err}") from err
-    except RecursionError as err:
-        raise TemplateError("template error: recursion too deep") from err
-    except Exception as err:  # a KeyError in '%(a)s' % {}, an assertion in a filter
-        raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
-    finally:
-        state.deadline = state.escape = None
-        state.move = False
-
-
-def _collect(chunks: Iterator[str], max_output: int) -> str:
-    # Checked per chunk: in-process, memory stays within one chunk of the limit.
-    parts: list[str] = []
-    size = 0
-    for chunk in chunks:
-        parts.append(chunk)
-        size += len(chunk)
-        if size > max_output:
-            break
-    if len(parts) >= _COLLECT_BATCH:
-        _check_deadline()
-    return _cut("".join(parts).strip(), max_output)
-
-
-@lru_cache(maxsize=_WORKER_CACHE_SIZE)
-def _compile_in_worker(source: str) -> Any:
-    try:
-        return _compile_guarded(source)
-    except TemplateSyntaxError as err:
-        raise _syntax_error(err) from err
-
-
-def render_isolated(
-    source: str,
-    context: Mapping[str, Any],
-    fmt: str,
-    budget: float,
-    max_output: int,
-    *,
-    deadline: float | None = None,
-) -> str:
-    """Compile and render in a worker process (see `render_worker`)."""
-    try:
-        template = _compile_in_worker(source)
-    except TemplateError, MemoryError:
-        raise
-    except Exception as err:  # constant folding failed at compile time
-        raise TemplateError(f"template error: {type(err).__name__}: {err}") from err
-    return _render_compiled(
-        template, context, OutputFormat(fmt), budget, max_output, deadline=deadline
-    )
 
 
 class Renderer:

@@ -106,7 +106,8 @@ def _limit_cpu(budget: float) -> None:
 
 
 def _serve(deadline: float, request: bytes, memory_mb: int) -> dict[str, Any]:
-    from .render import TemplateTimeoutError, render_isolated  # noqa: PLC0415
+    from .render_core import render_isolated  # noqa: PLC0415
+    from .render_errors import TemplateTimeoutError  # noqa: PLC0415
 
     try:
         source, context, output_format, budget, max_output = _loads(request)
@@ -138,7 +139,7 @@ def main(memory_mb: int) -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     # Stray output must not corrupt the protocol.
     sys.stdout = sys.stderr
-    from .render import render_isolated  # noqa: PLC0415
+    from .render_core import render_isolated  # noqa: PLC0415
 
     render_isolated(
         "{{ x | upper }}{% for i in range(2) %}{{ i }}{% endfor %}",

@@ -12,17 +12,9 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.hub import DATA_HUB, DestinationRuntime
-from custom_components.notify_bridge.pipeline.models import (
-    DeliveryResult,
-    Notification,
-    OutputFormat,
-)
-from custom_components.notify_bridge.sources.immich.coordinator import (
-    ImmichCoordinator,
-    loaded_coordinators,
-)
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.kinds.immich.coordinator import ImmichCoordinator
+from tests.common import typed
 from tests.conftest import DEMO_ENTITY, route
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
 
@@ -91,6 +83,7 @@ def immich_entry(
     """Add an Immich source entry for the fake server."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Alice @ 127.0.0.1",
         data={
             "kind": "immich",
@@ -101,7 +94,7 @@ def immich_entry(
         },
         unique_id=f"{ME_ID}@{fake.url}",
         entry_id=entry_id,
-        subentries_data=routes,
+        subentries_data=typed("immich", routes),
     )
     entry.add_to_hass(hass)
     return entry
@@ -127,7 +120,7 @@ def coordinator(
     hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID
 ) -> ImmichCoordinator:
     """Return the loaded coordinator of an entry."""
-    return loaded_coordinators(hass)[entry_id]
+    return hass.config_entries.async_get_entry(entry_id).runtime_data.coordinator
 
 
 async def poll(hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID) -> None:
@@ -136,37 +129,3 @@ async def poll(hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID) -> None:
         DOMAIN, "refresh", {"config_entry_id": entry_id}, blocking=True
     )
     await hass.async_block_till_done()
-
-
-class RecordingDestination:
-    """A destination that keeps every notification (media bytes included)."""
-
-    destination_id = "recorder"
-    name = "Recorder"
-    output_format = OutputFormat.PLAIN
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self.notifications: list[Notification] = []
-
-    async def async_deliver(self, notification: Notification) -> DeliveryResult:
-        """Keep the notification."""
-        self.notifications.append(notification)
-        return DeliveryResult(
-            destination_id=self.destination_id,
-            destination_name=self.name,
-            success=True,
-            messages_sent=1,
-            media_delivered=len(notification.media),
-        )
-
-
-@pytest.fixture
-async def recorder(hass: HomeAssistant) -> RecordingDestination:
-    """A recording destination known to the hub (routes name it by its id)."""
-    await setup_all(hass)
-    destination = RecordingDestination()
-    hass.data[DATA_HUB].register_destination(
-        DestinationRuntime(destination=destination, entry_id="tests")
-    )
-    return destination

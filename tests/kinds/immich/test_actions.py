@@ -16,11 +16,9 @@ from syrupy.filters import props
 import voluptuous as vol
 
 from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.kinds.immich.actions import async_fetch_asset
 from custom_components.notify_bridge.pipeline.models import MediaType
 from custom_components.notify_bridge.sources.immich import media as media_module
-from custom_components.notify_bridge.sources.immich.coordinator import (
-    async_fetch_asset,
-)
 from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, FakeImmichServer
 
@@ -95,7 +93,9 @@ async def test_send_with_immich_asset(
     assert response["summary"]["results"][0]["media_skipped"] == 2
     assert server.paths[f"/api/assets/{asset_id}/thumbnail"] == 1
 
-    item = await async_fetch_asset(hass, asset_id, MediaType.DOCUMENT)
+    item = await async_fetch_asset(
+        hass, _immich_entries(hass), asset_id, MediaType.DOCUMENT
+    )
     assert item.type is MediaType.DOCUMENT
     assert item.identity == f"immich:{asset_id}:original"
     assert item.data == b"o" * 2048
@@ -168,3 +168,12 @@ async def test_diagnostics(
     assert diagnostics == snapshot(
         exclude=props("dispatches", "started_at", "duration_ms", "last_reconcile")
     )
+
+
+def _immich_entries(hass: HomeAssistant) -> list:
+    """The loaded Immich entries, as the send action finds them."""
+    return [
+        entry
+        for entry in hass.config_entries.async_loaded_entries("notify_bridge")
+        if entry.data["kind"] == "immich"
+    ]

@@ -9,10 +9,10 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.kinds.immich import normalize_url
+from custom_components.notify_bridge.net import normalize_url
+from tests.common import kind_entry, start_entry_flow
 from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
 
@@ -26,23 +26,13 @@ from .conftest import (
 )
 
 
-async def _start(hass: HomeAssistant) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    assert "immich" in result["menu_options"]
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "immich"}
-    )
-
-
 def _form(url: str, api_key: str = API_KEY) -> dict[str, Any]:
     return {"url": url, "api_key": api_key, "verify_ssl": True}
 
 
 async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> None:
     """Validated against the server; unique id from user and server; title."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "immich"
     result = await hass.config_entries.flow.async_configure(
@@ -63,7 +53,7 @@ async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> No
     assert server.paths["/api/users/me"] == 1
 
     # The same user on the same server again: aborted.
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(server.url)
     )
@@ -76,11 +66,11 @@ async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> No
     [
         (None, "ftp://nowhere", {"url": "invalid_url"}),
         (None, "not a url at all", {"url": "invalid_url"}),
-        (lambda s: None, "WRONG_KEY", {"base": "invalid_auth"}),
+        (lambda s: None, "WRONG_KEY", {"base": "immich_invalid_auth"}),
         (
             lambda s: s.fail(500, path="/api/server/version"),
             None,
-            {"base": "cannot_connect"},
+            {"base": "immich_cannot_connect"},
         ),
         (lambda s: s.garbage(path="/api/server/ping"), None, {"base": "not_immich"}),
     ],
@@ -98,7 +88,7 @@ async def test_entry_errors(
         prepare(v3)
     api_key = "wrong" if url == "WRONG_KEY" else API_KEY
     target = v3.url if url in (None, "WRONG_KEY") else url
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(target, api_key)
     )
@@ -116,13 +106,13 @@ async def test_entry_unreachable_and_unknown(
     """A closed port is cannot_connect; an unexpected exception is unknown."""
     url = v3.url
     await v3.close()
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "immich")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(url)
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "immich_cannot_connect"}
     with patch(
-        "custom_components.notify_bridge.kinds.immich.ImmichClient.async_validate",
+        "custom_components.notify_bridge.sources.immich.client.ImmichClient.async_validate",
         side_effect=RuntimeError("boom"),
     ):
         result = await hass.config_entries.flow.async_configure(
@@ -133,7 +123,7 @@ async def test_entry_unreachable_and_unknown(
 
 def test_normalize_url() -> None:
     """Trailing slashes and /api are dropped; other schemes refused."""
-    assert normalize_url(" https://photos.example.com/api/ ") == (
+    assert normalize_url(" https://photos.example.com/api/ ", drop_suffix="/api") == (
         "https://photos.example.com"
     )
     assert normalize_url("http://host:2283/immich/") == "http://host:2283/immich"
@@ -149,19 +139,19 @@ async def test_reauth_on_401(
     entry = immich_entry(hass, v3, [immich_route([album])])
     await setup_all(hass)
     v3.api_key = "rotated-key"
-    coordinator = hass.data["notify_bridge_immich"][IMMICH_ENTRY_ID]
+    coordinator = entry.runtime_data.coordinator
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert len(flows) == 1
     flow = flows[0]
     assert flow["context"]["source"] == "reauth"
-    assert flow["step_id"] == "reauth_immich_confirm"
+    assert flow["step_id"] == "reauth_confirm"
 
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {"api_key": "still-wrong"}
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "immich_invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {"api_key": "rotated-key"}
     )
@@ -188,7 +178,7 @@ async def test_reauth_at_setup_and_wrong_account(
         flow["flow_id"], {"api_key": "new-key"}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_account"
+    assert result["reason"] == "immich_wrong_account"
 
 
 async def test_reconfigure(
@@ -196,19 +186,19 @@ async def test_reconfigure(
 ) -> None:
     """Reconfigure validates, keeps the user, and updates the unique id."""
     entry = immich_entry(hass, v3, [])
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        data={"kind": "immich", "url": v3.url, "api_key": API_KEY, "user_id": ME_ID},
+    kind_entry(
+        hass,
+        "immich",
+        data={"url": v3.url, "api_key": API_KEY, "user_id": ME_ID},
         unique_id=f"{ME_ID}@localhost:{v3.url.rsplit(':', 1)[1]}",
     )
-    other.add_to_hass(hass)
     await setup_all(hass)
     result = await entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_immich"
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(v3.url, "wrong")
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "immich_invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**_form(f"{v3.url}/api"), "verify_ssl": False}
     )
@@ -232,7 +222,7 @@ async def test_reconfigure(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form(v3.url)
     )
-    assert result["reason"] == "wrong_account"
+    assert result["reason"] == "immich_wrong_account"
 
 
 # --- routes ---------------------------------------------------------------------------
@@ -240,7 +230,7 @@ async def test_reconfigure(
 
 async def _start_route(hass: HomeAssistant) -> dict[str, Any]:
     return await hass.config_entries.subentries.async_init(
-        (IMMICH_ENTRY_ID, "route"), context={"source": SOURCE_USER}
+        (IMMICH_ENTRY_ID, "album_route"), context={"source": SOURCE_USER}
     )
 
 
@@ -260,7 +250,7 @@ async def test_route_flow(
     await setup_all(hass)
     result = await _start_route(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "immich"
+    assert result["step_id"] == "user"
     assert result["description_placeholders"] == {"albums": "2"}
     albums = result["data_schema"].schema["albums"].config["options"]
     assert [option["label"] for option in albums] == ["Archive (1)", "Holiday (2)"]
@@ -334,7 +324,7 @@ async def test_route_reconfigure(
     )
     await setup_all(hass)
     result = await entry.start_subentry_reconfigure_flow(hass, ROUTE_ID)
-    assert result["step_id"] == "immich_reconfigure"
+    assert result["step_id"] == "reconfigure"
     labels = [
         option["label"]
         for option in result["data_schema"].schema["albums"].config["options"]

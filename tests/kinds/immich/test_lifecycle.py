@@ -16,7 +16,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.sources.immich.coordinator import (
+from custom_components.notify_bridge.kinds.immich.coordinator import (
     FAILURES_BEFORE_ISSUE,
     album_issue_id,
     store_key,

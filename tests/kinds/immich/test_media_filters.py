@@ -12,19 +12,19 @@ from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.notify_bridge.kinds.immich.coordinator import SCAN_INTERVAL
 from custom_components.notify_bridge.sources.immich import media as media_module
 from custom_components.notify_bridge.sources.immich.client import AssetType
-from custom_components.notify_bridge.sources.immich.coordinator import SCAN_INTERVAL
 from custom_components.notify_bridge.sources.immich.routes import (
     DEFAULT_MAX_MEDIA,
     MediaPolicy,
     RouteConfig,
 )
+from tests.common import RecordingDestination
 from tests.fakes.immich_server import FakeImmichServer
 
 from .conftest import (
     ALL_EVENTS,
-    RecordingDestination,
     coordinator,
     immich_entry,
     immich_route,

@@ -20,11 +20,11 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.net import basic_auth_header
-from custom_components.notify_bridge.sources.immich.coordinator import (
+from custom_components.notify_bridge.kinds.immich.coordinator import (
     FAILURES_BEFORE_ISSUE,
     unreachable_issue_id,
 )
+from custom_components.notify_bridge.net import basic_auth_header
 from tests.fakes.immich_server import FakeImmichServer
 
 from .conftest import (

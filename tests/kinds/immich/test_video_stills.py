@@ -11,11 +11,12 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.kinds import telegram as telegram_kind
+from custom_components.notify_bridge.kinds.immich.actions import async_fetch_asset
+from custom_components.notify_bridge.kinds.telegram import setup as telegram_kind
 from custom_components.notify_bridge.pipeline.models import MediaType
 from custom_components.notify_bridge.sources.immich import media as media_module
-from custom_components.notify_bridge.sources.immich.coordinator import async_fetch_asset
 from custom_components.notify_bridge.targets.telegram import RetryPolicy
+from tests.common import RecordingDestination
 from tests.fakes.immich_server import FakeImmichServer
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.kinds.telegram.conftest import (
@@ -28,7 +29,7 @@ from tests.kinds.telegram.conftest import (
     tg_destination,
 )
 
-from .conftest import RecordingDestination, immich_entry, immich_route, poll
+from .conftest import immich_entry, immich_route, poll
 
 # What the fake answers for a thumbnail (a JPEG marker and filler).
 FAKE_THUMBNAIL = b"\xff\xd8" + b"t" * 3_998
@@ -171,12 +172,21 @@ async def test_send_action_video_has_its_still(
     """`send` with an Immich video: the item carries its still and link too."""
     album = await _watch(hass, v3, {"destinations": ["recorder"]})
     (video,) = v3.add_assets(album, 1, type="VIDEO")
-    item = await async_fetch_asset(hass, video, MediaType.VIDEO)
+    item = await async_fetch_asset(hass, _immich_entries(hass), video, MediaType.VIDEO)
     assert (item.type, item.data) == (MediaType.VIDEO, b"v" * 2048)
     assert item.thumbnail == FAKE_THUMBNAIL
     assert item.url == f"{v3.url}/photos/{video}"
     assert item.filename == f"{video}.mp4"
     v3.fail(500, path=f"/api/assets/{video}/thumbnail")
-    item = await async_fetch_asset(hass, video, MediaType.VIDEO)
+    item = await async_fetch_asset(hass, _immich_entries(hass), video, MediaType.VIDEO)
     assert item.thumbnail is None
     assert item.data == b"v" * 2048
+
+
+def _immich_entries(hass: HomeAssistant) -> list:
+    """The loaded Immich entries, as the send action finds them."""
+    return [
+        entry
+        for entry in hass.config_entries.async_loaded_entries("notify_bridge")
+        if entry.data["kind"] == "immich"
+    ]

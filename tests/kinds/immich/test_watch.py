@@ -135,7 +135,7 @@ async def test_failure_marks_entities_unavailable(
     album = v3.create_album("One", 1)
     immich_entry(hass, v3, [immich_route([album])])
     await setup_all(hass)
-    sensor = "sensor.alice_127_0_0_1_family_assets"
+    sensor = "sensor.family_assets"
     problem = "binary_sensor.alice_127_0_0_1_problem"
     assert hass.states.get(sensor).state == "1"
     assert hass.states.get(problem).state == "off"

@@ -11,13 +11,14 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.kinds import telegram as telegram_kind
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.kinds.telegram import setup as telegram_kind
 from custom_components.notify_bridge.targets.telegram import RateLimits, RetryPolicy
 from custom_components.notify_bridge.targets.telegram.setup import (
     CONF_ALLOWED_MEDIA_HOSTS,
     destination_unique_id,
 )
+from tests.common import typed
 from tests.fakes.telegram_server import FakeTelegramServer
 
 TG_ENTRY_ID = "telegram_entry"
@@ -116,6 +117,7 @@ def telegram_entry(
     """Add a Telegram target entry whose bot talks to the fake (self-hosted URL)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title=f"@{BOT_USERNAME}",
         data={
             "kind": "telegram",
@@ -127,7 +129,7 @@ def telegram_entry(
         },
         unique_id=str(BOT_ID),
         entry_id=TG_ENTRY_ID,
-        subentries_data=destinations,
+        subentries_data=typed("telegram", destinations),
     )
     entry.add_to_hass(hass)
     return entry

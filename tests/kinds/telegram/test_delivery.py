@@ -28,8 +28,8 @@ from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.notify_bridge.kinds import telegram as telegram_kind
-from custom_components.notify_bridge.kinds.telegram import (
+from custom_components.notify_bridge.kinds.telegram import setup as telegram_kind
+from custom_components.notify_bridge.kinds.telegram.setup import (
     FILE_CACHE_SAVE_DELAY,
     file_cache_store_key,
 )

@@ -13,7 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.kinds.telegram import TelegramRuntime
+from custom_components.notify_bridge.kinds.telegram.setup import TelegramRuntime
 from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.targets.telegram import (
     OFFICIAL_LIMITS,
@@ -30,6 +30,7 @@ from custom_components.notify_bridge.targets.telegram.setup import (
     redact,
     url_policy_from_options,
 )
+from tests.common import start_entry_flow
 from tests.fakes.telegram_server import FakeTelegramServer
 
 from .conftest import (
@@ -47,21 +48,9 @@ STRINGS = json.loads(
 )
 
 
-async def _start(hass: HomeAssistant) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    assert "telegram" in result["menu_options"]
-    # Offered right after the home_assistant target.
-    assert result["menu_options"][:2] == ["home_assistant", "telegram"]
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "telegram"}
-    )
-
-
 async def test_create_entry(hass: HomeAssistant, server: FakeTelegramServer) -> None:
     """getMe validates the token first; unique id = bot id, title = @username."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "telegram"
     result = await hass.config_entries.flow.async_configure(
@@ -85,12 +74,12 @@ async def test_create_entry(hass: HomeAssistant, server: FakeTelegramServer) -> 
     assert isinstance(entry.runtime_data, TelegramRuntime)
 
     # The same bot again: aborted.
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "telegram_already_configured"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -98,13 +87,13 @@ async def test_wrong_token_then_right_one(
     hass: HomeAssistant, server: FakeTelegramServer
 ) -> None:
     """A refused token is a translated form error; the flow can go on."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"bot_token": "999:WRONG-token", "api_base_url": server.api_root},
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "telegram_invalid_auth"}
     # The token is never sent back to the browser as a suggested value.
     assert "999:WRONG-token" not in repr(result["data_schema"].schema)
     result = await hass.config_entries.flow.async_configure(
@@ -135,7 +124,7 @@ async def test_wrong_token_then_right_one(
         ),
         (
             {"bot_token": "123456:TEST-TOKEN", "api_base_url": "http://127.0.0.1:9"},
-            {"base": "cannot_connect"},
+            {"base": "telegram_cannot_connect"},
         ),
     ],
 )
@@ -146,7 +135,7 @@ async def test_form_errors(
     errors: dict[str, str],
 ) -> None:
     """Malformed token, bad URL, unreachable server: translated errors."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
@@ -163,9 +152,10 @@ async def test_unexpected_error(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(
-        "custom_components.notify_bridge.kinds.telegram.async_identify", boom
+        "custom_components.notify_bridge.kinds.telegram.config_flow.async_identify",
+        boom,
     )
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
     )
@@ -182,12 +172,12 @@ async def test_reauth_when_token_refused_at_setup(
     assert tg_entry.state is ConfigEntryState.SETUP_ERROR
     (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["context"]["source"] == "reauth"
-    assert flow["step_id"] == "reauth_telegram_confirm"
+    assert flow["step_id"] == "reauth_confirm"
 
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {"bot_token": "123456:STILL-OLD"}
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "telegram_invalid_auth"}
     assert result["description_placeholders"]["bot"] == f"@{BOT_USERNAME}"
 
     result = await hass.config_entries.flow.async_configure(
@@ -206,14 +196,14 @@ async def test_reauth_other_bot_refused(
 ) -> None:
     """A token of another bot does not replace this bot's token."""
     result = await tg_entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_telegram_confirm"
+    assert result["step_id"] == "reauth_confirm"
     server.bot_id = 777
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"bot_token": server.token}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_bot"
-    assert "wrong_bot" in STRINGS["config"]["abort"]
+    assert result["reason"] == "telegram_wrong_bot"
+    assert "telegram_wrong_bot" in STRINGS["config"]["abort"]
 
 
 async def test_setup_not_ready_when_unreachable(
@@ -235,7 +225,7 @@ async def test_reconfigure(
     """Token and Bot API server can change; the bot must stay the same."""
     entry = setup_telegram
     result = await entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_telegram"
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"bot_token": server.token, "api_base_url": "nope"},
@@ -261,14 +251,14 @@ async def test_reconfigure(
         result["flow_id"], {"bot_token": server.token, "api_base_url": server.api_root}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_bot"
+    assert result["reason"] == "telegram_wrong_bot"
 
 
 async def test_create_entry_with_allowed_media_hosts(
     hass: HomeAssistant, server: FakeTelegramServer
 ) -> None:
     """A malformed entry is a translated field error; valid ones are normalized."""
-    result = await _start(hass)
+    result = await start_entry_flow(hass, "telegram")
     form = {"bot_token": server.token, "api_base_url": server.api_root}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -397,7 +387,7 @@ UPDATES = [
 
 async def _add_destination(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
     return await hass.config_entries.subentries.async_init(
-        (entry.entry_id, "destination"), context={"source": SOURCE_USER}
+        (entry.entry_id, "chat"), context={"source": SOURCE_USER}
     )
 
 
@@ -416,7 +406,7 @@ async def test_destination_with_suggested_chats(
     server.updates = UPDATES
     result = await _add_destination(hass, entry)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "telegram"
+    assert result["step_id"] == "user"
     assert _options(result) == [
         {
             "value": str(FORUM_CHAT),
@@ -488,7 +478,7 @@ async def test_destination_form_errors(
     """Bad chat ids, topic ids and quiet hours are translated form errors."""
     result = await _add_destination(hass, setup_telegram)
     assert _options(result) == []  # no pending updates: nothing to suggest
-    errors_block = STRINGS["config_subentries"]["destination"]["error"]
+    errors_block = STRINGS["config_subentries"]["chat"]["error"]
     cases = [
         ({"chat_id": "not a chat"}, {"chat_id": "invalid_chat_id"}),
         ({"chat_id": "@ab"}, {"chat_id": "invalid_chat_id"}),
@@ -525,10 +515,14 @@ async def test_destination_when_webhook_set(
     server.webhook_url = "https://example.invalid/hook"
     result = await _add_destination(hass, setup_telegram)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "telegram_webhook"
+    assert result["step_id"] == "user"
     assert _options(result) == []
-    step = STRINGS["config_subentries"]["destination"]["step"]["telegram_webhook"]
-    assert "webhook" in step["description"]
+    # Said on the form, as a translated note: the webhook hides the chats.
+    assert result["errors"] == {"base": "webhook_hides_chats"}
+    assert (
+        "webhook"
+        in STRINGS["config_subentries"]["chat"]["error"]["webhook_hides_chats"]
+    )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"chat_id": "42", "name": "Ann"}
     )
@@ -546,7 +540,7 @@ async def test_destination_flow_with_entry_not_loaded(
     server.fail_next("Internal Server Error", status=500, method="getUpdates")
     result = await _add_destination(hass, tg_entry)
     assert _options(result) == []
-    assert result["step_id"] == "telegram"
+    assert result["step_id"] == "user"
 
 
 async def test_destination_reconfigure(
@@ -555,7 +549,7 @@ async def test_destination_reconfigure(
     """Editing keeps the subentry; moving onto another destination's chat aborts."""
     entry = setup_telegram
     result = await entry.start_subentry_reconfigure_flow(hass, PRIVATE_DEST_ID)
-    assert result["step_id"] == "telegram_reconfigure"
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {"chat_id": "42", "name": "Ann (silent)", "disable_notification": True},
@@ -577,7 +571,8 @@ async def test_destination_reconfigure(
 
     server.webhook_url = "https://example.invalid/hook"
     result = await entry.start_subentry_reconfigure_flow(hass, TOPIC_DEST_ID)
-    assert result["step_id"] == "telegram_reconfigure_webhook"
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "webhook_hides_chats"}
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"chat_id": "bad chat"}
     )
@@ -587,22 +582,22 @@ async def test_destination_reconfigure(
 def test_translations_cover_every_step() -> None:
     """Every step shown has a title and a label for each field."""
     config = STRINGS["config"]["step"]
-    for step in ("telegram", "reauth_telegram_confirm", "reconfigure_telegram"):
+    for step in ("telegram", "reauth_confirm", "reconfigure"):
         assert config[step]["title"]
-        assert set(config[step]["data"]) <= set(config[step]["data_description"])
+        assert {"bot_token"} <= set(config[step]["data"])
+    assert set(config["telegram"]["data"]) <= set(
+        config["telegram"]["data_description"]
+    )
     assert config["user"]["menu_options"]["telegram"]
-    sub = STRINGS["config_subentries"]["destination"]["step"]
+    chat = STRINGS["config_subentries"]["chat"]
+    assert chat["initiate_flow"]["user"] == "Add chat"
+    sub = chat["step"]
     fields = {
         "chat_id", "message_thread_id", "name", "disable_notification",
         "send_large_videos_as_documents", "language", "quiet_start", "quiet_end",
         "quiet_mode", "quiet_weekdays",
     }  # fmt: skip
-    for step in (
-        "telegram",
-        "telegram_webhook",
-        "telegram_reconfigure",
-        "telegram_reconfigure_webhook",
-    ):
+    for step in ("user", "reconfigure"):
         assert set(sub[step]["data"]) == fields
     for key in ("telegram_auth_failed", "telegram_unreachable"):
         assert STRINGS["exceptions"][key]["message"]

@@ -20,11 +20,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.kinds._webhook_common import (
-    DATA_ENDPOINTS,
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.kinds.shared.webhook_source import (
     WebhookEndpoint,
 )
+from tests.common import typed
 from tests.conftest import DEMO_DESTINATION_ID, destination, route
 
 from ...fakes.gitea_server import FakeGitea
@@ -94,11 +94,12 @@ def gitea_entry(
     """The Gitea source entry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Gitea",
         data=gitea_data,
         unique_id=f"gitea:{gitea_data['url']}",
         entry_id=GITEA_ENTRY_ID,
-        subentries_data=gitea_routes,
+        subentries_data=typed("gitea", gitea_routes),
     )
     entry.add_to_hass(hass)
     return entry
@@ -117,6 +118,7 @@ def planka_entry(
     """The Planka source entry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Planka",
         data={
             "kind": "planka",
@@ -126,7 +128,7 @@ def planka_entry(
             "local_only": False,
         },
         entry_id=PLANKA_ENTRY_ID,
-        subentries_data=planka_routes,
+        subentries_data=typed("planka", planka_routes),
     )
     entry.add_to_hass(hass)
     return entry
@@ -173,10 +175,11 @@ def generic_entry(
     """The generic webhook source entry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Deploys",
         data=generic_data,
         entry_id=GENERIC_ENTRY_ID,
-        subentries_data=generic_routes,
+        subentries_data=typed("webhook", generic_routes),
     )
     entry.add_to_hass(hass)
     return entry
@@ -206,7 +209,7 @@ async def setup_webhooks(
 
 def endpoint(hass: HomeAssistant, entry_id: str) -> WebhookEndpoint:
     """Return an entry's registered webhook endpoint."""
-    return hass.data[DATA_ENDPOINTS][entry_id]
+    return hass.config_entries.async_get_entry(entry_id).runtime_data.endpoint
 
 
 class BodyReadCounter:

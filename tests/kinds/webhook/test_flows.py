@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from tests.common import kind_entry, start_entry_flow, start_subentry_flow
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from .conftest import GITEA_SECRET, PHONE_ENTITY
@@ -26,16 +26,6 @@ async def gitea(socket_enabled: None) -> AsyncIterator[FakeGitea]:
     await fake.close()
 
 
-async def _start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    assert kind in result["menu_options"]
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": kind}
-    )
-
-
 async def _finish_show_step(hass: HomeAssistant, result: dict[str, Any]) -> Any:
     """The show step displays URL and secret; submitting creates the entry."""
     assert result["type"] is FlowResultType.FORM
@@ -48,9 +38,23 @@ async def _finish_show_step(hass: HomeAssistant, result: dict[str, Any]) -> Any:
     return result, placeholders
 
 
+async def _reconfigure(
+    hass: HomeAssistant, result: dict[str, Any], user_input: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Submit a reconfigure form; URL and secret are shown before the entry changes."""
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    if result["type"] is not FlowResultType.FORM or result["step_id"] != "show_webhook":
+        return result, {}
+    placeholders = result["description_placeholders"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    return result, placeholders
+
+
 async def test_gitea_flow_with_token(hass: HomeAssistant, gitea: FakeGitea) -> None:
     """The token is checked; the secret is generated and shown with the URL."""
-    result = await _start(hass, "gitea")
+    result = await start_entry_flow(hass, "gitea")
     assert result["step_id"] == "gitea"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -77,7 +81,7 @@ async def test_gitea_flow_with_token(hass: HomeAssistant, gitea: FakeGitea) -> N
 
 async def test_gitea_flow_without_token_skips_network(hass: HomeAssistant) -> None:
     """Without a token nothing is asked of Gitea (it may be unreachable from HA)."""
-    result = await _start(hass, "gitea")
+    result = await start_entry_flow(hass, "gitea")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"name": "Forge", "url": "https://git.example", "scan_interval": 0},
@@ -91,16 +95,16 @@ async def test_gitea_flow_without_token_skips_network(hass: HomeAssistant) -> No
     [
         (None, {"url": "ftp://git.example"}, {"url": "invalid_url"}),
         (None, {"url": "git.example"}, {"url": "invalid_url"}),
-        (None, {"token": "wrong"}, {"token": "invalid_auth"}),
+        (None, {"token": "wrong"}, {"token": "gitea_invalid_auth"}),
         (
             None,
             {"token": "", "scan_interval": 5},
             {"scan_interval": "polling_needs_token"},
         ),
         ({"fail_with": 404}, {}, {"url": "not_gitea"}),
-        ({"fail_with": 502}, {}, {"base": "cannot_connect"}),
+        ({"fail_with": 502}, {}, {"base": "gitea_cannot_connect"}),
         ({"version": None}, {}, {"url": "not_gitea"}),
-        ("closed", {}, {"base": "cannot_connect"}),
+        ("closed", {}, {"base": "gitea_cannot_connect"}),
     ],
 )
 async def test_gitea_flow_errors(
@@ -117,7 +121,7 @@ async def test_gitea_flow_errors(
     elif change:
         for key, value in change.items():
             setattr(gitea, key, value)
-    result = await _start(hass, "gitea")
+    result = await start_entry_flow(hass, "gitea")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"name": "Forge", "url": url, "token": TOKEN, **user_input},
@@ -128,17 +132,13 @@ async def test_gitea_flow_errors(
 
 async def test_gitea_duplicate_aborts(hass: HomeAssistant, gitea: FakeGitea) -> None:
     """The same instance twice aborts."""
-    MockConfigEntry(
-        domain=DOMAIN,
-        data={"kind": "gitea", "url": gitea.url},
-        unique_id=f"gitea:{gitea.url}",
-    ).add_to_hass(hass)
-    result = await _start(hass, "gitea")
+    kind_entry(hass, "gitea", data={"url": gitea.url}, unique_id=f"gitea:{gitea.url}")
+    result = await start_entry_flow(hass, "gitea")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Forge", "url": gitea.url, "token": TOKEN}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured_instance"
+    assert result["reason"] == "gitea_already_configured"
 
 
 async def test_gitea_reconfigure_shows_secret_and_regenerates(
@@ -150,25 +150,36 @@ async def test_gitea_reconfigure_shows_secret_and_regenerates(
     """Reconfigure shows the webhook URL and secret again and can replace it."""
     await setup_webhooks(gitea_entry)
     result = await gitea_entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_gitea"
-    assert result["description_placeholders"]["secret"] == GITEA_SECRET
-    assert "/api/webhook/" in result["description_placeholders"]["webhook_url"]
+    assert result["step_id"] == "reconfigure"
+    assert result["description_placeholders"] == {"name": "Gitea", "service": "Gitea"}
 
     # Another instance's URL is refused.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"url": gitea.url, "scan_interval": 0}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "different_instance"
+    assert result["reason"] == "gitea_different_instance"
+
+    # Unchanged secret: shown again before saving.
+    result = await gitea_entry.start_reconfigure_flow(hass)
+    result, placeholders = await _reconfigure(
+        hass, result, {"url": "https://git.example", "scan_interval": 0}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert placeholders["secret"] == GITEA_SECRET
+    assert "/api/webhook/" in placeholders["webhook_url"]
 
     result = await gitea_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result, placeholders = await _reconfigure(
+        hass,
+        result,
         {"url": "https://git.example", "scan_interval": 0, "regenerate_secret": True},
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert gitea_entry.data["webhook_secret"] != GITEA_SECRET
+    # The new secret is what the user was shown.
+    assert placeholders["secret"] == gitea_entry.data["webhook_secret"]
     assert gitea_entry.data["webhook_id"] == "gitea-hook-0123456789abcdef"
 
     result = await gitea_entry.start_reconfigure_flow(hass)
@@ -203,11 +214,11 @@ async def test_gitea_reauth(
         unique_id=f"gitea:{gitea.url}",
     )
     result = await gitea_entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_gitea"
+    assert result["step_id"] == "reauth_confirm"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"token": "still-wrong"}
     )
-    assert result["errors"] == {"token": "invalid_auth"}
+    assert result["errors"] == {"token": "gitea_invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"token": TOKEN}
     )
@@ -221,7 +232,7 @@ async def test_planka_flow_and_reconfigure(
 ) -> None:
     """An access token is generated and shown; reconfigure shows it again."""
     await setup_webhooks(planka_entry)
-    result = await _start(hass, "planka")
+    result = await start_entry_flow(hass, "planka")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Boards", "url": "not a url"}
     )
@@ -235,16 +246,16 @@ async def test_planka_flow_and_reconfigure(
 
     old_token = planka_entry.data["access_token"]
     result = await planka_entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_planka"
-    assert result["description_placeholders"]["secret"] == old_token
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"url": "bad url"}
     )
     assert result["errors"] == {"url": "invalid_url"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"local_only": True, "regenerate_secret": True}
+    result, placeholders = await _reconfigure(
+        hass, result, {"local_only": True, "regenerate_secret": True}
     )
     assert result["reason"] == "reconfigure_successful"
+    assert placeholders["secret"] == planka_entry.data["access_token"]
     assert planka_entry.data["access_token"] != old_token
     assert planka_entry.data["local_only"] is True
     assert "url" not in planka_entry.data
@@ -252,7 +263,7 @@ async def test_planka_flow_and_reconfigure(
 
 async def test_webhook_flow(hass: HomeAssistant) -> None:
     """HMAC by default (secret generated); `none` needs local only; headers checked."""
-    result = await _start(hass, "webhook")
+    result = await start_entry_flow(hass, "webhook")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Hooks", "auth_mode": "none"}
     )
@@ -277,7 +288,7 @@ async def test_webhook_flow(hass: HomeAssistant) -> None:
     assert data["timestamp_header"] == "X-Timestamp"
     assert placeholders["secret"] == data["secret"]
 
-    result = await _start(hass, "webhook")
+    result = await start_entry_flow(hass, "webhook")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "Local", "auth_mode": "none", "local_only": True}
     )
@@ -293,22 +304,22 @@ async def test_webhook_reconfigure(
     await setup_webhooks(generic_entry)
     secret = generic_entry.data["secret"]
     result = await generic_entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_webhook"
-    assert result["description_placeholders"]["secret"] == secret
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"auth_mode": "none", "local_only": False}
     )
     assert result["errors"] == {"auth_mode": "none_requires_local_only"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"auth_mode": "bearer", "local_only": False}
+    result, placeholders = await _reconfigure(
+        hass, result, {"auth_mode": "bearer", "local_only": False}
     )
     assert result["reason"] == "reconfigure_successful"
+    assert placeholders["secret"] == secret
     assert generic_entry.data["secret"] == secret
     assert generic_entry.data["auth_mode"] == "bearer"
 
     result = await generic_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"auth_mode": "bearer", "regenerate_secret": True}
+    result, _ = await _reconfigure(
+        hass, result, {"auth_mode": "bearer", "regenerate_secret": True}
     )
     assert generic_entry.data["secret"] != secret
 
@@ -329,9 +340,7 @@ async def test_show_step_without_pending_aborts(hass: HomeAssistant) -> None:
 async def _route(
     hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, Any]
 ) -> dict[str, Any]:
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, "route"), context={"source": SOURCE_USER}
-    )
+    result = await start_subentry_flow(hass, entry)
     assert result["type"] is FlowResultType.FORM
     return await hass.config_entries.subentries.async_configure(
         result["flow_id"], user_input
@@ -404,6 +413,7 @@ async def test_gitea_reconfigure_keeps_token(
     """The stored token is never sent back to the form; left empty, it is kept."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        version=ENTRY_VERSION,
         title="Forge",
         data={
             "kind": "gitea",
@@ -424,8 +434,8 @@ async def test_gitea_reconfigure_keeps_token(
     }
     assert suggested.get("token") is None
     assert suggested["url"] == gitea.url
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"url": gitea.url, "scan_interval": 10}
+    result, _ = await _reconfigure(
+        hass, result, {"url": gitea.url, "scan_interval": 10}
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data["token"] == TOKEN

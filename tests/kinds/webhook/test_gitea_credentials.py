@@ -17,7 +17,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.hub import DATA_HUB
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from .conftest import GITEA_ENTRY_ID, GITEA_SECRET, GITEA_WEBHOOK_ID
@@ -69,7 +68,9 @@ async def test_gitea_url_credentials_never_show(
     )
 
     gitea.token = "rotated"
-    await hass.data[DATA_HUB].pollers[GITEA_ENTRY_ID].async_refresh()
+    await hass.config_entries.async_get_known_entry(
+        GITEA_ENTRY_ID
+    ).runtime_data.poller.async_refresh()
     await hass.async_block_till_done()
     [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     form = await hass.config_entries.flow.async_configure(
@@ -98,6 +99,9 @@ async def test_gitea_reconfigure_shows_the_url_bare_and_keeps_credentials(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"url": gitea.url, "scan_interval": 5}
     )
+    # The webhook URL and secret are shown before the entry changes.
+    assert result["step_id"] == "show_webhook"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert gitea_entry.data["url"] == stored

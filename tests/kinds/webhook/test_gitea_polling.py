@@ -14,7 +14,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.hub import DATA_HUB
+from custom_components.notify_bridge.kinds.gitea.setup import GiteaRuntime
+from tests.common import assert_no_secret_printed, reachable_reprs
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from ...sources.webhook.payloads import gitea_request, issue_payload
@@ -55,7 +56,8 @@ async def poll(hass: HomeAssistant) -> None:
     (`async_fire_time_changed` would also fire aiohttp's own timers of the live
     connections to the fake server.)
     """
-    await hass.data[DATA_HUB].pollers[GITEA_ENTRY_ID].async_refresh()
+    entry = hass.config_entries.async_get_entry(GITEA_ENTRY_ID)
+    await entry.runtime_data.poller.async_refresh()
     await hass.async_block_till_done()
 
 
@@ -230,3 +232,16 @@ async def test_refresh_action_polls_gitea(
         DOMAIN, "refresh", {"config_entry_id": [GITEA_ENTRY_ID]}, blocking=True
     )
     assert gitea.requests["/api/v1/repos/issues/search"] == before + 1
+
+
+async def test_runtime_never_prints_token_or_secret(
+    hass: HomeAssistant, setup_webhooks: Any, gitea_entry: MockConfigEntry
+) -> None:
+    """repr() of the runtime and of every object of ours it reaches hides both."""
+    await setup_webhooks(gitea_entry)
+    runtime = gitea_entry.runtime_data
+    assert isinstance(runtime, GiteaRuntime)
+    reprs = reachable_reprs(runtime)
+    assert "runtime_data.poller.client" in reprs
+    assert "runtime_data.endpoint.ingress" in reprs
+    assert assert_no_secret_printed(runtime, [TOKEN, GITEA_SECRET]) > 4

@@ -75,9 +75,11 @@ async def test_push_with_several_commits(
     assert [event.data["request_id"] for event in bridge_events] == ["d-push-1"]
     assert bridge_events[0].data["event_type"] == "push"
     assert dispatched[0].data["summary"]["request_id"] == "d-push-1"
-    state = hass.states.get("sensor.gitea_last_event")
+    state = hass.states.get("event.gitea_routed_event")
     assert state is not None
     assert state.attributes["event_type"] == "push"
+    assert state.attributes["request_id"] == "d-push-1"
+    assert state.attributes["data"]["repository"] == "acme/tools"
 
 
 @pytest.mark.parametrize(
@@ -452,7 +454,8 @@ async def test_handler_never_raises(
         raise RuntimeError("ingress bug")
 
     monkeypatch.setattr(
-        "custom_components.notify_bridge.kinds._webhook_common.async_receive", broken
+        "custom_components.notify_bridge.kinds.shared.webhook_source.async_receive",
+        broken,
     )
     response = await post_gitea(client, "issues", issue_payload(), delivery="d-boom2")
     assert response.status == 500

@@ -178,6 +178,11 @@ async def test_generic_hmac_with_timestamp(
     assert (response.status, other.status) == (202, 202)
     assert messages(legacy_notify_calls) == ["Deploy of api failed: disk full"]
     assert [event.data["event_type"] for event in bridge_events] == ["deploy.failed"]
+    # The source's event entity fired for the routed event only, with its payload.
+    state = hass.states.get("event.deploys_routed_event")
+    assert state.attributes["event_type"] == "deploy.failed"
+    assert state.attributes["data"]["payload"]["event"]["type"] == "deploy.failed"
+    assert "deploy.ok" not in state.attributes["event_types"]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.notify_bridge.kinds._webhook_common import webhook_store_key
+from custom_components.notify_bridge.kinds.shared.webhook_source import (
+    webhook_store_key,
+)
 
 from .conftest import GITEA_ENTRY_ID
 

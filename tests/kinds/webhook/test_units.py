@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError
 import pytest
 
-from custom_components.notify_bridge.kinds import _webhook_common as common
+from custom_components.notify_bridge.kinds.shared import webhook_source as common
 from custom_components.notify_bridge.sources.gitea import parse_gitea_payload
 from custom_components.notify_bridge.sources.gitea_client import (
     GiteaClient,

@@ -22,7 +22,7 @@ from custom_components.notify_bridge.sources.immich.client import (
     SharedLink,
     pick_album_link,
 )
-from custom_components.notify_bridge.sources.immich.diff import media_item
+from custom_components.notify_bridge.sources.immich.events import media_item
 from tests.fakes.immich_server import ME_ID, OTHER_ID, FakeImmichServer
 
 

@@ -19,16 +19,20 @@ from custom_components.notify_bridge.sources.immich.diff import (
     DEFAULT_PROCESSING_TIMEOUT,
     DEFAULT_RECONCILE_INTERVAL,
     AlbumWatcher,
+)
+from custom_components.notify_bridge.sources.immich.events import (
     PollResult,
-    WatcherState,
     WatchEvent,
     WatchEventType,
     build_event_context,
+    to_bridge_event,
+)
+from custom_components.notify_bridge.sources.immich.state import (
+    WatcherState,
     concat_ids,
     diff_sorted,
     pack_id,
     pack_ids,
-    to_bridge_event,
     unpack_id,
 )
 from tests.fakes.immich_server import OTHER_ID, FakeImmichServer

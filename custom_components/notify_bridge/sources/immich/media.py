@@ -21,7 +21,7 @@ from .client import (
     ImmichMediaTooLargeError,
     MediaVariant,
 )
-from .diff import asset_url, media_item
+from .events import asset_url, media_item
 from .routes import RouteConfig
 
 _LOGGER = logging.getLogger(__name__)

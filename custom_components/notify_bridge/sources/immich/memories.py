@@ -33,7 +33,7 @@ from typing import Any
 from ...pipeline.i18n import DEFAULT_LANGUAGE, text
 from ...pipeline.models import BridgeEvent, freeze
 from .client import AssetDetails, AssetType, DatedAsset, ImmichClient
-from .diff import (
+from .events import (
     SOURCE_KIND,
     _asset_context as asset_context,  # one asset shape in every context
 )

@@ -12,20 +12,22 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ...const import CONF_COALESCE_SECONDS
+from ...const import (
+    CONF_COALESCE_SECONDS,
+    CONF_DESTINATIONS,
+    CONF_EVENTS,
+    CONF_TITLE_TEMPLATE,
+)
 from ...pipeline.models import Route, freeze, route_policy
 from .client import AssetDetails, AssetType, MediaVariant
-from .diff import WatchEvent, WatchEventType
+from .events import WatchEvent, WatchEventType
 
 CONF_ALBUMS = "albums"
-CONF_EVENTS = "events"
 CONF_FAVORITES_ONLY = "favorites_only"
 CONF_ASSET_TYPES = "asset_types"
 CONF_PEOPLE = "people"
 CONF_MEDIA = "media"
 CONF_MAX_MEDIA = "max_media"
-CONF_DESTINATIONS = "destinations"
-CONF_TITLE_TEMPLATE = "title_template"
 TEMPLATE_PREFIX = "template_"
 # The key every route-specific event carries, and the router matches on.
 ROUTE_KEY = "route"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import (
     InputFile,
@@ -32,7 +32,6 @@ from .text import HTML, html_to_plain, split_caption
 
 if TYPE_CHECKING:
     from .bot import TelegramBot
-    from .delivery import TelegramDestination
     from .limits import TelegramLimits
     from .prepare import PreparedMediaSet
 
@@ -42,11 +41,17 @@ MEDIA_GONE_REASON = "media no longer available after a restart"
 MediaOf = Callable[..., Any]
 
 
+class ChatOptions(Protocol):
+    """What media sending reads of its destination (a TelegramDestination)."""
+
+    send_large_videos_as_documents: bool
+
+
 class MediaSending:
     """Sends the media of one delivery; mixed into `_Delivery` (state lives there)."""
 
     bot: TelegramBot
-    dest: TelegramDestination
+    dest: ChatOptions
     limits: TelegramLimits
     notification: Any
     prepared: PreparedMediaSet | None

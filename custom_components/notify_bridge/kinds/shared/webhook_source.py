@@ -22,7 +22,13 @@ from typing import Any, Final
 from aiohttp import web
 from homeassistant.components import webhook
 from homeassistant.components.webhook import async_generate_id
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, ConfigSubentry
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentry,
+)
 from homeassistant.const import CONF_NAME, CONF_URL, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError
@@ -34,24 +40,21 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.helpers.storage import Store
-from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
-from ..const import (
+from ...const import (
     CONF_DESTINATIONS,
     CONF_KIND,
     CONF_TEMPLATE,
     CONF_TITLE_TEMPLATE,
     DOMAIN,
     SECRET_FIELDS,
-    SUBENTRY_ROUTE,
 )
-from ..flows import SubentryFormFlow, async_update_and_finish, route_policy_fields
-from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
-from ..net import url_without_credentials
-from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
-from ..pipeline.render import TemplateError, validate_template
-from ..sources.ingress import (
+from ...net import normalize_url, url_without_credentials
+from ...pipeline.models import BridgeEvent, Route, freeze, route_policy
+from ...pipeline.render import TemplateError, validate_template
+from ...runtime import BridgeHub, SourceRuntime
+from ...sources.ingress import (
     InboundWebhook,
     IngressConfig,
     IngressResult,
@@ -59,6 +62,7 @@ from ..sources.ingress import (
     ReplayGuard,
     async_receive,
 )
+from .flows import SubentryFormFlow, async_update_and_finish, route_policy_fields
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,8 +74,6 @@ STORAGE_VERSION: Final = 1
 # Saves that need not be acknowledged first (reported ids, poll cursor) are batched.
 SAVE_DELAY: Final = 5.0
 SHOW_WEBHOOK_STEP: Final = "show_webhook"
-
-DATA_ENDPOINTS: HassKey[dict[str, WebhookEndpoint]] = HassKey(f"{DOMAIN}_webhooks")
 
 # Turns an authenticated delivery into the event to submit (None: nothing to notify).
 type Parser = Callable[[InboundWebhook], BridgeEvent | None]
@@ -89,17 +91,6 @@ def webhook_url(hass: HomeAssistant, webhook_id: str) -> str:
         return webhook.async_generate_url(hass, webhook_id)
     except NoURLAvailableError:
         return webhook.async_generate_path(webhook_id)
-
-
-def normalize_url(value: str) -> str | None:
-    """Return an http(s) base URL without a trailing slash, or None when invalid."""
-    text = value.strip().rstrip("/")
-    scheme, sep, rest = text.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest:
-        return None
-    if any(char.isspace() for char in text) or rest.startswith("/"):
-        return None
-    return f"{scheme.lower()}://{rest}"
 
 
 # --- Persisted state --------------------------------------------------------------------
@@ -215,8 +206,8 @@ class WebhookEndpoint:
     def __init__(
         self,
         hass: HomeAssistant,
-        hub: NotifyBridgeHub,
-        entry: NotifyBridgeConfigEntry,
+        hub: BridgeHub,
+        entry: ConfigEntry[Any],
         runtime: SourceRuntime,
         state: WebhookState,
         ingress: IngressConfig,
@@ -245,15 +236,9 @@ class WebhookEndpoint:
             local_only=bool(self.entry.data.get(CONF_LOCAL_ONLY, False)),
             allowed_methods=["POST"],
         )
-        endpoints = self.hass.data.setdefault(DATA_ENDPOINTS, {})
-        endpoints[self.entry.entry_id] = self
-
-        @callback
-        def unregister() -> None:
-            webhook.async_unregister(self.hass, self.webhook_id)
-            endpoints.pop(self.entry.entry_id, None)
-
-        self.entry.async_on_unload(unregister)
+        self.entry.async_on_unload(
+            partial(webhook.async_unregister, self.hass, self.webhook_id)
+        )
 
     async def async_handle(
         self, hass: HomeAssistant, webhook_id: str, request: web.Request
@@ -290,34 +275,48 @@ class WebhookEndpoint:
 type RouteBuilder = Callable[[str, ConfigSubentry], Iterable[Route]]
 
 
-async def async_setup_webhook_source(
+@dataclass(slots=True, kw_only=True)
+class WebhookSourceRuntime(SourceRuntime):
+    """Runtime data of a webhook source entry: its persisted state and endpoint."""
+
+    state: WebhookState = field(repr=False)
+    # Not in the repr: its ingress config holds the secret. Set once registered.
+    endpoint: WebhookEndpoint | None = field(default=None, repr=False)
+
+
+type WebhookSourceConfigEntry = ConfigEntry[WebhookSourceRuntime]
+
+
+async def async_setup_webhook_source[R: WebhookSourceRuntime](
     hass: HomeAssistant,
-    hub: NotifyBridgeHub,
-    entry: NotifyBridgeConfigEntry,
+    hub: BridgeHub,
+    entry: ConfigEntry[R],
     *,
     ingress: IngressConfig,
     build_routes: RouteBuilder,
     parse: Callable[[WebhookState, InboundWebhook], BridgeEvent | None],
-) -> tuple[SourceRuntime, WebhookState]:
+    runtime_type: type[R],
+) -> R:
     """Load state, give the routes to the hub and register the webhook."""
     expanded: list[Route] = []
     for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_ROUTE:
-            expanded.extend(build_routes(entry.entry_id, subentry))
-    # One route per subentry for the runtime view; the router gets every expansion.
-    runtime = SourceRuntime(
-        routes=tuple({route.route_id: route for route in expanded}.values())
-    )
-    hub.set_routes(entry, tuple(expanded))
+        expanded.extend(build_routes(entry.entry_id, subentry))
     state = WebhookState(hass, entry.entry_id)
     await state.async_load()
+    # One route per subentry for the runtime view; the router gets every expansion.
+    runtime = runtime_type(
+        routes=tuple({route.route_id: route for route in expanded}.values()),
+        state=state,
+    )
+    hub.set_routes(entry, tuple(expanded))
     # Unloading (or reloading) writes what is still waiting for a delayed save, so the
     # next setup starts from it.
     entry.async_on_unload(state.async_save)
-    WebhookEndpoint(
+    runtime.endpoint = WebhookEndpoint(
         hass, hub, entry, runtime, state, ingress, partial(parse, state)
-    ).register()
-    return runtime, state
+    )
+    runtime.endpoint.register()
+    return runtime
 
 
 def route_variants(
@@ -413,7 +412,7 @@ class WebhookEntryFlow(ConfigFlow):
                 if (uid := unique_id(data)) is not None:
                     await self.async_set_unique_id(uid)
                     self._abort_if_unique_id_configured(
-                        error="already_configured_instance"
+                        error=f"{step_id}_already_configured"
                     )
                 data = {
                     CONF_KIND: step_id,
@@ -429,7 +428,6 @@ class WebhookEntryFlow(ConfigFlow):
 
     async def async_webhook_reconfigure_step(
         self,
-        step_id: str,
         user_input: dict[str, Any] | None,
         schema: vol.Schema,
         settings: SettingsBuilder,
@@ -449,9 +447,12 @@ class WebhookEntryFlow(ConfigFlow):
             if not errors:
                 if (uid := unique_id(data)) is not None:
                     await self.async_set_unique_id(uid)
-                    self._abort_if_unique_id_mismatch(reason="different_instance")
+                    self._abort_if_unique_id_mismatch(
+                        reason=f"{entry.data[CONF_KIND]}_different_instance"
+                    )
                 kept = {key: entry.data[key] for key in (CONF_KIND, CONF_WEBHOOK_ID)}
-                return async_update_and_finish(self, entry, data={**kept, **data})
+                # The URL and (maybe new) secret are shown before the entry changes.
+                return self.async_show_webhook(entry.title, {**kept, **data})
         # Credentials are never sent back to the form.
         current = {
             key: value for key, value in entry.data.items() if key not in SECRET_FIELDS
@@ -459,12 +460,11 @@ class WebhookEntryFlow(ConfigFlow):
         if current.get(CONF_URL):
             current[CONF_URL] = url_without_credentials(current[CONF_URL])
         return self.async_show_form(
-            step_id=step_id,
+            step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 schema, user_input or current
             ),
             errors=errors,
-            description_placeholders=self.webhook_placeholders(entry.data),
         )
 
     def async_show_webhook(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
@@ -479,10 +479,14 @@ class WebhookEntryFlow(ConfigFlow):
     async def async_step_show_webhook(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Create the entry once the user has copied the URL and secret."""
+        """Create (or update) the entry once the user has copied URL and secret."""
         if self._webhook_pending is None:
             return self.async_abort(reason="unknown")
         title, data = self._webhook_pending
+        if self.source == SOURCE_RECONFIGURE:
+            return async_update_and_finish(
+                self, self._get_reconfigure_entry(), data=data
+            )
         return self.async_create_entry(title=title, data=data)
 
 

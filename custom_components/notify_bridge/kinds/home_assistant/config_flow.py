@@ -1,4 +1,4 @@
-"""The home_assistant target: flows and setup."""
+"""The Home Assistant target's flows: the entry and its notification targets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from homeassistant.components.notify import (
     SERVICE_SEND_MESSAGE,
 )
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
-from homeassistant.const import CONF_NAME, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import CONF_NAME
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -23,29 +22,20 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from ..const import (
+from ...const import (
     CONF_DELIVERY,
     CONF_NOTIFY_ENTITY,
     CONF_NOTIFY_SERVICE,
     DOMAIN,
-    SUBENTRY_DESTINATION,
     EntryKind,
     HaDelivery,
 )
-from ..flows import (
+from ..shared.flows import (
     SubentryFormFlow,
     quiet_hours_fields,
     single_instance_step,
     validate_quiet_hours,
 )
-from ..hub import (
-    DestinationRuntime,
-    NotifyBridgeConfigEntry,
-    NotifyBridgeHub,
-    TargetRuntime,
-)
-from ..targets.home_assistant import HomeAssistantDestination, output_format_for
-from . import Kind
 
 TITLE = "Home Assistant"
 
@@ -62,7 +52,7 @@ class HomeAssistantEntryFlow(ConfigFlow):
         )
 
 
-class HomeAssistantDestinationFlow(SubentryFormFlow):
+class NotificationTargetFlow(SubentryFormFlow):
     """A persistent notification, a notify entity or a legacy notify service."""
 
     def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
@@ -130,36 +120,3 @@ class HomeAssistantDestinationFlow(SubentryFormFlow):
             CONF_NOTIFY_SERVICE
         )
         return delivery if target is None else f"{delivery}:{target}"
-
-
-async def async_setup_home_assistant(
-    hass: HomeAssistant, hub: NotifyBridgeHub, entry: NotifyBridgeConfigEntry
-) -> TargetRuntime:
-    """Register one destination per destination subentry."""
-    runtime = TargetRuntime()
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type != SUBENTRY_DESTINATION:
-            continue
-        destination = DestinationRuntime(
-            destination=HomeAssistantDestination(
-                hass,
-                subentry.subentry_id,
-                subentry.title,
-                subentry.data,
-                new_context=hub.new_delivery_context,
-            ),
-            entry_id=entry.entry_id,
-        )
-        runtime.destinations[subentry.subentry_id] = destination
-        entry.async_on_unload(hub.register_destination(destination, subentry.data))
-    return runtime
-
-
-KIND = Kind(
-    kind=EntryKind.HOME_ASSISTANT,
-    platforms=(Platform.BUTTON, Platform.NOTIFY, Platform.SENSOR),
-    setup=async_setup_home_assistant,
-    entry_flow=HomeAssistantEntryFlow,
-    subentry_flows={SUBENTRY_DESTINATION: HomeAssistantDestinationFlow},
-    output_format=output_format_for,
-)

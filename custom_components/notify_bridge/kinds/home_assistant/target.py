@@ -16,8 +16,8 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceNotFound
 
-from ..const import CONF_DELIVERY, CONF_NOTIFY_ENTITY, CONF_NOTIFY_SERVICE, HaDelivery
-from ..pipeline.models import (
+from ...const import CONF_DELIVERY, CONF_NOTIFY_ENTITY, CONF_NOTIFY_SERVICE, HaDelivery
+from ...pipeline.models import (
     DeliveryError,
     DeliveryResult,
     Notification,

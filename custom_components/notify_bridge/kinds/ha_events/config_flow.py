@@ -1,4 +1,4 @@
-"""The ha_events source: flows and setup."""
+"""The Home Assistant events source's flows: the entry and its event routes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_NAME, Platform
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
@@ -18,21 +17,18 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from ..const import (
+from ...const import (
     CONF_DESTINATIONS,
     CONF_EVENT_DATA,
     CONF_EVENT_TYPE,
     CONF_TEMPLATE,
     CONF_TITLE_TEMPLATE,
     DOMAIN,
-    SUBENTRY_ROUTE,
     EntryKind,
 )
-from ..flows import SubentryFormFlow, route_policy_fields, single_instance_step
-from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
-from ..pipeline.render import TemplateError, validate_template
-from ..sources import ha_events
-from . import Kind
+from ...pipeline.render import TemplateError, validate_template
+from ..shared.flows import SubentryFormFlow, route_policy_fields, single_instance_step
+from .listener import OWN_EVENTS
 
 TITLE = "Home Assistant events"
 DEFAULT_ROUTE_TEMPLATE = "{{ data.message | default(event.type) }}"
@@ -50,7 +46,7 @@ class HaEventsEntryFlow(ConfigFlow):
         return await single_instance_step(self, EntryKind.HA_EVENTS, TITLE, user_input)
 
 
-class HaEventsRouteFlow(SubentryFormFlow):
+class EventRouteFlow(SubentryFormFlow):
     """Which bus event, which destinations, which template."""
 
     def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
@@ -77,7 +73,7 @@ class HaEventsRouteFlow(SubentryFormFlow):
         user_input[CONF_EVENT_TYPE] = event_type
         if not _EVENT_TYPE.match(event_type):
             return {CONF_EVENT_TYPE: "invalid_event_type"}
-        if event_type in ha_events.OWN_EVENTS:
+        if event_type in OWN_EVENTS:
             return {CONF_EVENT_TYPE: "own_event_type"}
         event_data = user_input.get(CONF_EVENT_DATA) or {}
         if not isinstance(event_data, dict):
@@ -91,34 +87,3 @@ class HaEventsRouteFlow(SubentryFormFlow):
             except TemplateError:
                 return {field: "invalid_template"}
         return {}
-
-
-async def async_setup_ha_events(
-    hass: HomeAssistant, hub: NotifyBridgeHub, entry: NotifyBridgeConfigEntry
-) -> SourceRuntime:
-    """Route the bus events the route subentries ask for."""
-    routes = tuple(
-        ha_events.route_from_subentry(entry.entry_id, subentry)
-        for subentry in entry.subentries.values()
-        if subentry.subentry_type == SUBENTRY_ROUTE
-    )
-    runtime = SourceRuntime(routes=routes)
-    hub.set_routes(entry, routes)
-    for unsubscribe in ha_events.async_listen(
-        hass,
-        routes,
-        lambda event: hub.async_submit_event(entry, runtime, event),
-        entry.entry_id,
-        hub.caused_by_delivery,
-    ):
-        entry.async_on_unload(unsubscribe)
-    return runtime
-
-
-KIND = Kind(
-    kind=EntryKind.HA_EVENTS,
-    platforms=(Platform.SENSOR,),
-    setup=async_setup_ha_events,
-    entry_flow=HaEventsEntryFlow,
-    subentry_flows={SUBENTRY_ROUTE: HaEventsRouteFlow},
-)

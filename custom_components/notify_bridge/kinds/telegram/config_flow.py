@@ -1,15 +1,12 @@
-"""The telegram target: entry flow (token, reauth, reconfigure), destinations, setup."""
+"""The Telegram bot's flows: the entry (token, reauth, reconfigure) and its chats."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Mapping
 import logging
 from typing import Any
 
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -17,15 +14,8 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_NAME, Platform
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    ConfigEntryNotReady,
-    HomeAssistantError,
-)
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.httpx_client import get_async_client
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
     LanguageSelector,
@@ -40,30 +30,12 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from homeassistant.helpers.storage import Store
-from telegram.error import InvalidToken, TelegramError
 import voluptuous as vol
 
-from ..const import CONF_KIND, DOMAIN, SUBENTRY_DESTINATION, EntryKind
-from ..flows import async_update_and_finish, quiet_hours_fields, validate_quiet_hours
-from ..hub import (
-    DestinationRuntime,
-    NotifyBridgeConfigEntry,
-    NotifyBridgeHub,
-    TargetRuntime,
-)
-from ..net import async_service_url_errors
-from ..pipeline.models import OutputFormat
-from ..targets.telegram import (
-    TELEGRAM_RATE_LIMITS,
-    FileIdCache,
-    RateLimits,
-    RetryPolicy,
-    TelegramBot,
-    TelegramDestination,
-)
-from ..targets.telegram.sender import RecentChat, WebhookActiveError
-from ..targets.telegram.setup import (
+from ...const import CONF_KIND, EntryKind
+from ...net import async_service_url_errors
+from ...targets.telegram.sender import RecentChat, WebhookActiveError
+from ...targets.telegram.setup import (
     CONF_ALLOWED_MEDIA_HOSTS,
     CONF_API_BASE_URL,
     CONF_BOT_ID,
@@ -79,67 +51,23 @@ from ..targets.telegram.setup import (
     AuthFailedError,
     BotIdentity,
     CannotConnectError,
-    ReauthingTelegramBot,
     async_identify,
     destination_unique_id,
-    limits_from_options,
     normalize_api_base_url,
     parse_allowed_media_hosts,
     parse_chat_id,
     parse_thread_id,
     redact,
-    url_policy_from_options,
     valid_token,
 )
-from . import Kind
+from ..shared.flows import (
+    async_update_and_finish,
+    quiet_hours_fields,
+    validate_quiet_hours,
+)
+from .setup import TelegramRuntime, make_bot
 
 _LOGGER = logging.getLogger(__name__)
-
-# The file_id cache of a bot is saved this long after its last change (seconds).
-FILE_CACHE_SAVE_DELAY = 10
-FILE_CACHE_STORE_VERSION = 1
-# Sending: Telegram's published flood limits and the sender's own retries (tests
-# swap these module attributes). The outbound guard of media URLs comes from the
-# entry's allowed media hosts.
-RATE_LIMITS: RateLimits = TELEGRAM_RATE_LIMITS
-SEND_RETRY = RetryPolicy()
-# A form answers quickly: one try, a short timeout.
-FLOW_RETRY = RetryPolicy(attempts=1, rate_limit_retries=1, max_retry_after=5.0)
-FLOW_TIMEOUT = 10.0
-
-
-def file_cache_store_key(bot_id: str | int) -> str:
-    """Return the Store key of a bot's file_id cache (file_ids are per bot)."""
-    return f"{DOMAIN}.telegram_file_ids.{bot_id}"
-
-
-def make_bot(
-    hass: HomeAssistant,
-    data: Mapping[str, Any],
-    *,
-    file_cache: FileIdCache | None = None,
-    on_auth_failed: Callable[[], None] | None = None,
-    for_flow: bool = False,
-) -> ReauthingTelegramBot:
-    """Return a bot for entry data (or form input); downloads use HA's session."""
-    extra: dict[str, Any] = (
-        {"retry": FLOW_RETRY, "request_timeout": FLOW_TIMEOUT}
-        if for_flow
-        else {"retry": SEND_RETRY}
-    )
-    return ReauthingTelegramBot(
-        data[CONF_BOT_TOKEN],
-        session=async_get_clientsession(hass),
-        # Bot API calls share Home Assistant's httpx client (inject-websession).
-        http_client=get_async_client(hass),
-        api_base_url=data.get(CONF_API_BASE_URL) or None,
-        limits=limits_from_options(data),
-        rate_limits=RATE_LIMITS,
-        file_cache=file_cache,
-        url_policy=url_policy_from_options(data),
-        on_auth_failed=on_auth_failed,
-        **extra,
-    )
 
 
 async def async_validate_token(
@@ -152,10 +80,10 @@ async def async_validate_token(
     try:
         return await async_identify(bot), {}
     except AuthFailedError:
-        return None, {"base": "invalid_auth"}
+        return None, {"base": "telegram_invalid_auth"}
     except CannotConnectError as err:
         _LOGGER.debug("Bot API server not reachable: %s", err)
-        return None, {"base": "cannot_connect"}
+        return None, {"base": "telegram_cannot_connect"}
     except Exception:
         _LOGGER.exception("Unexpected error checking the Telegram bot token")
         return None, {"base": "unknown"}
@@ -238,7 +166,7 @@ class TelegramEntryFlow(ConfigFlow):
             data, identity, errors = await self._async_check_entry_input(user_input)
             if data is not None and identity is not None:
                 await self.async_set_unique_id(str(identity.bot_id))
-                self._abort_if_unique_id_configured()
+                self._abort_if_unique_id_configured(error="telegram_already_configured")
                 return self.async_create_entry(
                     title=identity.title,
                     data={CONF_KIND: EntryKind.TELEGRAM.value, **data},
@@ -251,13 +179,7 @@ class TelegramEntryFlow(ConfigFlow):
             errors=errors,
         )
 
-    async def async_step_reauth_telegram(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Telegram refused the token: ask for the bot's new one."""
-        return await self.async_step_reauth_telegram_confirm()
-
-    async def async_step_reauth_telegram_confirm(
+    async def telegram_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Check the new token; it must belong to the same bot."""
@@ -270,7 +192,7 @@ class TelegramEntryFlow(ConfigFlow):
             )
             if identity is not None:
                 await self.async_set_unique_id(str(identity.bot_id))
-                self._abort_if_unique_id_mismatch(reason="wrong_bot")
+                self._abort_if_unique_id_mismatch(reason="telegram_wrong_bot")
                 return async_update_and_finish(
                     self,
                     entry,
@@ -280,13 +202,13 @@ class TelegramEntryFlow(ConfigFlow):
                     },
                 )
         return self.async_show_form(
-            step_id="reauth_telegram_confirm",
+            step_id="reauth_confirm",
             data_schema=vol.Schema(_token_field()),
             description_placeholders={"bot": entry.title},
             errors=errors,
         )
 
-    async def async_step_reconfigure_telegram(
+    async def telegram_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change the token or the Bot API server; the bot must stay the same."""
@@ -300,7 +222,7 @@ class TelegramEntryFlow(ConfigFlow):
             )
             if data is not None and identity is not None:
                 await self.async_set_unique_id(str(identity.bot_id))
-                self._abort_if_unique_id_mismatch(reason="wrong_bot")
+                self._abort_if_unique_id_mismatch(reason="telegram_wrong_bot")
                 return async_update_and_finish(
                     self,
                     entry,
@@ -309,7 +231,7 @@ class TelegramEntryFlow(ConfigFlow):
                 )
         current = user_input or dict(entry.data)
         return self.async_show_form(
-            step_id="reconfigure_telegram",
+            step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 _entry_schema(token_required=False), _without_token(current)
             ),
@@ -326,7 +248,7 @@ def _without_token(values: Mapping[str, Any] | None) -> dict[str, Any]:
 # --- destinations ---------------------------------------------------------------------
 
 
-class TelegramDestinationFlow(ConfigSubentryFlow):
+class TelegramChatFlow(ConfigSubentryFlow):
     """One chat or forum topic; suggests the chats the bot has seen recently."""
 
     def __init__(self) -> None:
@@ -338,37 +260,13 @@ class TelegramDestinationFlow(ConfigSubentryFlow):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Add a destination."""
-        return await self.async_step_telegram(user_input)
-
-    async def async_step_telegram(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Pick the chat (and topic) and how to deliver there."""
-        return await self._async_form(user_input, None)
-
-    async def async_step_telegram_webhook(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """The same form, telling that a webhook hides the recent chats."""
+        """Add a chat: pick it (and a topic) and how to deliver there."""
         return await self._async_form(user_input, None)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Edit a destination."""
-        return await self.async_step_telegram_reconfigure(user_input)
-
-    async def async_step_telegram_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
         """Edit the chat, topic and delivery options."""
-        return await self._async_form(user_input, self._get_reconfigure_subentry())
-
-    async def async_step_telegram_reconfigure_webhook(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """The edit form, telling that a webhook hides the recent chats."""
         return await self._async_form(user_input, self._get_reconfigure_subentry())
 
     async def _async_form(
@@ -397,9 +295,10 @@ class TelegramDestinationFlow(ConfigSubentryFlow):
                     unique_id=unique_id,
                 )
         await self._async_load_chats()
-        step_id = "telegram" if subentry is None else "telegram_reconfigure"
-        if self._webhook_active:
-            step_id += "_webhook"
+        step_id = "user" if subentry is None else "reconfigure"
+        if self._webhook_active and not errors:
+            # Said on the form: a webhook hides the chats the bot has seen.
+            errors = {"base": "webhook_hides_chats"}
         if user_input is not None:
             defaults: Mapping[str, Any] = user_input
         elif subentry is not None:
@@ -495,11 +394,13 @@ class TelegramDestinationFlow(ConfigSubentryFlow):
             return
         self._chats = []
         entry = self._get_entry()
-        runtime = getattr(entry, "runtime_data", None)
-        loaded = entry.state is ConfigEntryState.LOADED and isinstance(
-            runtime, TelegramRuntime
+        loaded = entry.state is ConfigEntryState.LOADED
+        runtime: TelegramRuntime | None = entry.runtime_data if loaded else None
+        bot = (
+            runtime.bot
+            if runtime is not None
+            else make_bot(self.hass, entry.data, for_flow=True)
         )
-        bot = runtime.bot if loaded else make_bot(self.hass, entry.data, for_flow=True)
         try:
             self._chats = await bot.async_recent_chats()
         except WebhookActiveError:
@@ -518,125 +419,3 @@ def _chat_label(chat: RecentChat) -> str:
     if chat.message_thread_id is not None:
         where += f", topic {chat.message_thread_id}"
     return f"{chat.title} ({where})"
-
-
-# --- setup ----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class TelegramRuntime(TargetRuntime):
-    """Runtime data of a telegram entry: its destinations and the one bot."""
-
-    bot: TelegramBot | None = None
-
-
-async def async_setup_telegram(
-    hass: HomeAssistant, hub: NotifyBridgeHub, entry: NotifyBridgeConfigEntry
-) -> TelegramRuntime:
-    """Start the entry's bot (checking the token) and register its destinations."""
-    bot_id = entry.unique_id or entry.data[CONF_BOT_ID]
-    store: Store[dict[str, Any]] = Store(
-        hass, FILE_CACHE_STORE_VERSION, file_cache_store_key(bot_id)
-    )
-    cache = FileIdCache.from_dict(await store.async_load())
-
-    @callback
-    def start_reauth() -> None:
-        entry.async_start_reauth(hass)
-
-    bot = make_bot(hass, entry.data, file_cache=cache, on_auth_failed=start_reauth)
-    try:
-        await bot.async_start()
-    except InvalidToken:
-        await bot.async_close()
-        # The PTB message quotes the token: never chain or log it.
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="telegram_auth_failed",
-            translation_placeholders={"bot": entry.title},
-        ) from None
-    except TelegramError as err:
-        await bot.async_close()
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="telegram_unreachable",
-            translation_placeholders={
-                "bot": entry.title,
-                "error": redact(err.message, entry.data[CONF_BOT_TOKEN]),
-            },
-        ) from None
-
-    @callback
-    def save_soon() -> None:
-        store.async_delay_save(cache.as_dict, FILE_CACHE_SAVE_DELAY)
-
-    cache.on_change = save_soon
-
-    async def async_close() -> None:
-        # Written now, not later: a reload reads the store before a delayed save.
-        cache.on_change = None
-        await store.async_save(cache.as_dict())
-        await bot.async_close()
-
-    entry.async_on_unload(async_close)
-
-    runtime = TelegramRuntime(bot=bot)
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type != SUBENTRY_DESTINATION:
-            continue
-        destination = DestinationRuntime(
-            destination=TelegramDestination(
-                bot,
-                destination_id=subentry.subentry_id,
-                name=subentry.title,
-                chat_id=subentry.data[CONF_CHAT_ID],
-                message_thread_id=subentry.data.get(CONF_MESSAGE_THREAD_ID),
-                disable_notification=subentry.data.get(
-                    CONF_DISABLE_NOTIFICATION, False
-                ),
-                send_large_videos_as_documents=subentry.data.get(
-                    CONF_SEND_LARGE_VIDEOS_AS_DOCUMENTS, False
-                ),
-                on_chat_migrated=partial(_store_migrated_chat, hass, entry),
-            ),
-            entry_id=entry.entry_id,
-        )
-        runtime.destinations[subentry.subentry_id] = destination
-        entry.async_on_unload(hub.register_destination(destination, subentry.data))
-    return runtime
-
-
-@callback
-def _store_migrated_chat(
-    hass: HomeAssistant, entry: ConfigEntry, subentry_id: str, chat_id: int
-) -> None:
-    """Store a group's new supergroup chat id in its destination subentry."""
-    subentry = entry.subentries.get(subentry_id)
-    if subentry is None or subentry.data.get(CONF_CHAT_ID) == chat_id:
-        return
-    unique_id = destination_unique_id(
-        chat_id, subentry.data.get(CONF_MESSAGE_THREAD_ID)
-    )
-    try:
-        hass.config_entries.async_update_subentry(
-            entry,
-            subentry,
-            data={**subentry.data, CONF_CHAT_ID: chat_id},
-            unique_id=unique_id,
-        )
-    except HomeAssistantError as err:
-        # Another destination already has the new chat: keep this one's id.
-        _LOGGER.warning("Could not store chat id %s: %s", chat_id, err)
-
-
-KIND = Kind(
-    kind=EntryKind.TELEGRAM,
-    platforms=(Platform.BUTTON, Platform.NOTIFY, Platform.SENSOR),
-    setup=async_setup_telegram,
-    entry_flow=TelegramEntryFlow,
-    subentry_flows={SUBENTRY_DESTINATION: TelegramDestinationFlow},
-    store_keys=lambda entry: [
-        file_cache_store_key(entry.unique_id or entry.data[CONF_BOT_ID])
-    ],
-    output_format=lambda _options: OutputFormat.HTML,
-)

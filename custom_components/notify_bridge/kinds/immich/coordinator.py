@@ -15,49 +15,36 @@ from datetime import timedelta
 import logging
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    HomeAssistantError,
-    ServiceValidationError,
-)
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
-from ...const import DOMAIN
-from ...hub import NotifyBridgeConfigEntry
-from ...pipeline.models import BridgeEvent, MediaItem, MediaType, freeze
-from .client import (
+from ...const import DOMAIN, ISSUE_ALBUM_DELETED, ISSUE_IMMICH_UNREACHABLE, issue_id
+from ...pipeline.models import BridgeEvent, MediaItem, freeze
+from ...runtime import BridgeHub
+from ...sources.immich.client import (
     ImmichAuthError,
-    ImmichBadRequestError,
     ImmichClient,
     ImmichError,
-    ImmichMediaTooLargeError,
-    ImmichNotFoundError,
     ImmichResponseError,
 )
-from .diff import (
+from ...sources.immich.diff import AlbumWatcher
+from ...sources.immich.events import (
     SOURCE_KIND,
-    AlbumWatcher,
-    WatcherState,
     WatchEvent,
     WatchEventType,
     build_event_context,
 )
-from .media import MediaFetcher, async_fetch_one
-from .routes import ROUTE_KEY, RouteConfig
+from ...sources.immich.media import MediaFetcher
+from ...sources.immich.routes import ROUTE_KEY, RouteConfig
+from ...sources.immich.state import WatcherState
 
 _LOGGER = logging.getLogger(__name__)
-
-# Loaded Immich coordinators by entry id: the `refresh` and `send` actions use them.
-DATA_IMMICH: HassKey[dict[str, ImmichCoordinator]] = HassKey(f"{DOMAIN}_immich")
-# Consecutive failed polls by entry id; outlives a coordinator, so a server that is
-# down at start-up (setup retried with a new coordinator each time) still counts up.
-DATA_FAILURES: HassKey[dict[str, int]] = HassKey(f"{DOMAIN}_immich_failures")
 
 SCAN_INTERVAL = timedelta(seconds=60)
 STORE_VERSION = 1
@@ -65,8 +52,6 @@ STORE_VERSION = 1
 SAVE_DELAY = 30
 # Consecutive failed polls before a repair issue says the server is unreachable.
 FAILURES_BEFORE_ISSUE = 3
-ISSUE_UNREACHABLE = "immich_unreachable"
-ISSUE_ALBUM_DELETED = "album_deleted"
 
 type EventSink = Callable[[BridgeEvent], None]
 
@@ -78,12 +63,12 @@ def store_key(entry_id: str) -> str:
 
 def unreachable_issue_id(entry_id: str) -> str:
     """Return the id of the "server unreachable" issue of an entry."""
-    return f"{ISSUE_UNREACHABLE}_{entry_id}"
+    return issue_id(ISSUE_IMMICH_UNREACHABLE, entry_id)
 
 
 def album_issue_id(entry_id: str, route_id: str, album_id: str) -> str:
     """Return the id of the "album deleted" issue of one album in one route."""
-    return f"{ISSUE_ALBUM_DELETED}_{entry_id}_{route_id}_{album_id}"
+    return issue_id(ISSUE_ALBUM_DELETED, entry_id, route_id, album_id)
 
 
 def parse_state(raw: Mapping[str, Any] | None, entry_title: str) -> WatcherState | None:
@@ -125,13 +110,14 @@ def route_event(
 class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
     """Polls one Immich server for every route of its entry."""
 
-    config_entry: NotifyBridgeConfigEntry
+    config_entry: ConfigEntry[Any]
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: NotifyBridgeConfigEntry,
+        entry: ConfigEntry[Any],
         *,
+        hub: BridgeHub,
         client: ImmichClient,
         watcher: AlbumWatcher,
         store: Store[dict[str, Any]],
@@ -151,7 +137,7 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
         self.routes = tuple(routes)
         self._store = store
         self._sink = sink
-        self._failures = hass.data.setdefault(DATA_FAILURES, {})
+        self._hub = hub
         self._save_pending = False
         # Events found before Home Assistant finished starting wait for the targets.
         self._held: list[WatchEvent] = []
@@ -209,7 +195,7 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
             "last_exception": None
             if self.last_exception is None
             else repr(self.last_exception),
-            "consecutive_failures": self._failures.get(self.config_entry.entry_id, 0),
+            "consecutive_failures": self._hub.poll_failures(self.config_entry.entry_id),
             "update_interval": self.update_interval.total_seconds()
             if self.update_interval
             else None,
@@ -250,7 +236,8 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
 
     def _record_failure(self) -> None:
         entry_id = self.config_entry.entry_id
-        failures = self._failures[entry_id] = self._failures.get(entry_id, 0) + 1
+        failures = self._hub.poll_failures(entry_id) + 1
+        self._hub.set_poll_failures(entry_id, failures)
         if failures == FAILURES_BEFORE_ISSUE:
             ir.async_create_issue(
                 self.hass,
@@ -258,7 +245,7 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
                 unreachable_issue_id(self.config_entry.entry_id),
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_UNREACHABLE,
+                translation_key=ISSUE_IMMICH_UNREACHABLE,
                 data={"entry_id": entry_id},
                 translation_placeholders={
                     "name": self.config_entry.title,
@@ -268,7 +255,9 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
 
     def _record_success(self) -> None:
         entry_id = self.config_entry.entry_id
-        if self._failures.pop(entry_id, 0) >= FAILURES_BEFORE_ISSUE:
+        failures = self._hub.poll_failures(entry_id)
+        self._hub.set_poll_failures(entry_id, 0)
+        if failures >= FAILURES_BEFORE_ISSUE:
             _LOGGER.info("Immich server of %s is reachable again", self.name)
         ir.async_delete_issue(self.hass, DOMAIN, unreachable_issue_id(entry_id))
 
@@ -329,51 +318,3 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
                     self._sink(route_event(selected, route, entry_id, media))
         if fetcher.auth_failed:
             self.config_entry.async_start_reauth(self.hass)
-
-
-# --- the actions' side ----------------------------------------------------------------
-
-
-def loaded_coordinators(hass: HomeAssistant) -> dict[str, ImmichCoordinator]:
-    """Return the coordinators of every loaded Immich entry."""
-    return hass.data.setdefault(DATA_IMMICH, {})
-
-
-def coordinator_diagnostics(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
-    """Return `{"coordinator": ...}` for a loaded Immich entry, else nothing."""
-    coordinator = loaded_coordinators(hass).get(entry_id)
-    return {} if coordinator is None else {"coordinator": coordinator.diagnostics()}
-
-
-async def async_fetch_asset(
-    hass: HomeAssistant, asset_id: str, media_type: MediaType
-) -> MediaItem:
-    """Fetch an asset from the loaded Immich server that has it (`send` action)."""
-    failure: ImmichError | None = None
-    for coordinator in loaded_coordinators(hass).values():
-        try:
-            return await async_fetch_one(coordinator.client, asset_id, media_type)
-        except ImmichNotFoundError, ImmichBadRequestError:
-            continue
-        except ImmichMediaTooLargeError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="immich_media_too_large",
-                translation_placeholders={"asset_id": asset_id},
-            ) from err
-        except ImmichAuthError as err:
-            coordinator.config_entry.async_start_reauth(hass)
-            failure = err
-        except ImmichError as err:
-            failure = err
-    if failure is not None:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="immich_download_failed",
-            translation_placeholders={"asset_id": asset_id, "error": str(failure)},
-        ) from failure
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="immich_asset_not_found",
-        translation_placeholders={"asset_id": asset_id},
-    )

@@ -25,7 +25,7 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from .const import (
+from ...const import (
     CONF_COALESCE_SECONDS,
     CONF_DIGEST,
     CONF_KIND,
@@ -36,8 +36,8 @@ from .const import (
     CONF_QUIET_WEEKDAYS,
     WEEKDAYS,
 )
-from .pipeline.limits import MAX_PENDING_PER_DESTINATION
-from .pipeline.policy import QuietMode
+from ...pipeline.limits import MAX_PENDING_PER_DESTINATION
+from ...pipeline.policy import QuietMode
 
 
 def async_update_and_finish(
@@ -127,10 +127,23 @@ async def single_instance_step(
 ) -> ConfigFlowResult:
     """Create an entry of a kind that exists at most once, after asking for a name."""
     await flow.async_set_unique_id(kind)
-    flow._abort_if_unique_id_configured()
+    # Its own words: "Home Assistant events are already set up".
+    flow._abort_if_unique_id_configured(error=f"{kind}_already_configured")
     if user_input is None:
         return flow.async_show_form(step_id=kind, data_schema=name_schema(title))
     return flow.async_create_entry(title=user_input[CONF_NAME], data={CONF_KIND: kind})
+
+
+async def rename_step(
+    flow: ConfigFlow, user_input: dict[str, Any] | None
+) -> ConfigFlowResult:
+    """Reconfigure an entry of a kind without settings: just its name."""
+    entry = flow._get_reconfigure_entry()
+    if user_input is not None:
+        return async_update_and_finish(flow, entry, title=user_input[CONF_NAME])
+    return flow.async_show_form(
+        step_id="reconfigure", data_schema=name_schema(entry.title)
+    )
 
 
 class SubentryFormFlow(ConfigSubentryFlow):

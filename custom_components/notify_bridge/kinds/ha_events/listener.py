@@ -9,7 +9,7 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
-from ..const import (
+from ...const import (
     CONF_DESTINATIONS,
     CONF_EVENT_DATA,
     CONF_EVENT_TYPE,
@@ -20,7 +20,7 @@ from ..const import (
     EVENT_DISPATCHED,
     EntryKind,
 )
-from ..pipeline.models import BridgeEvent, Route, freeze, route_policy
+from ...pipeline.models import BridgeEvent, Route, freeze, route_policy
 
 # Listening to what the bridge itself fires would feed it its own output forever.
 OWN_EVENTS = frozenset({EVENT_BRIDGE_EVENT, EVENT_DISPATCHED})
@@ -90,7 +90,7 @@ def async_listen(
         if isinstance(entity_id, str):
             entry = registry.async_get(entity_id)
             if entry is not None and entry.platform == DOMAIN:
-                # Our own entities change when we deliver (last_event, backlog): a
+                # Our own entities change when we deliver (events, backlog): a
                 # state_changed route on them would feed on itself forever.
                 return
         handle(bridge_event(source_entry_id, event))

@@ -1,14 +1,11 @@
-"""The generic webhook source: bearer, HMAC or (local only) no auth; flows and setup."""
+"""The generic webhook source's flows: the entry (authentication) and its routes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlowResult, ConfigSubentry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.selector import (
     BooleanSelector,
     ObjectSelector,
@@ -19,23 +16,16 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from ..const import CONF_EVENT_DATA, CONF_TEMPLATE, SUBENTRY_ROUTE, EntryKind
-from ..hub import NotifyBridgeConfigEntry, NotifyBridgeHub, SourceRuntime
-from ..pipeline.models import BridgeEvent, Route
-from ..sources import generic_webhook as generic
-from ..sources.ingress import AuthMode, InboundWebhook
-from . import Kind
-from ._webhook_common import (
+from ...const import CONF_EVENT_DATA
+from ...sources import generic_webhook as generic
+from ...sources.ingress import AuthMode
+from ..shared.webhook_source import (
     CONF_LOCAL_ONLY,
     CONF_REGENERATE,
     WebhookEntryFlow,
     WebhookRouteFlow,
-    WebhookState,
-    async_setup_webhook_source,
     clean_list,
     name_field,
-    route_variants,
-    webhook_store_key,
 )
 
 TITLE: Final = "Webhook"
@@ -120,12 +110,11 @@ class WebhookSourceEntryFlow(WebhookEntryFlow):
             "webhook", user_input, _entry_schema(with_name=True), _async_settings
         )
 
-    async def async_step_reconfigure_webhook(
+    async def webhook_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Edit the authentication; shows the webhook URL and secret again."""
         return await self.async_webhook_reconfigure_step(
-            "reconfigure_webhook",
             user_input,
             _entry_schema(with_name=False),
             _async_settings,
@@ -133,7 +122,7 @@ class WebhookSourceEntryFlow(WebhookEntryFlow):
         )
 
 
-class WebhookSourceRouteFlow(WebhookRouteFlow):
+class WebhookRouteFlowOfSource(WebhookRouteFlow):
     """Which event types (and payload values); destinations; template."""
 
     template_required = True
@@ -156,58 +145,3 @@ class WebhookSourceRouteFlow(WebhookRouteFlow):
         user_input[CONF_EVENT_DATA] = match
         user_input[CONF_EVENT_TYPES] = clean_list(user_input.get(CONF_EVENT_TYPES))
         return {}
-
-
-def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:
-    """One pipeline route: event types (empty: any) and payload values to match."""
-    data = subentry.data
-    match = {
-        f"payload.{path}": value
-        for path, value in (data.get(CONF_EVENT_DATA) or {}).items()
-    }
-    return route_variants(
-        subentry,
-        source_entry_id,
-        [
-            (
-                frozenset(data.get(CONF_EVENT_TYPES) or ()),
-                match,
-                data.get(CONF_TEMPLATE) or generic.DEFAULT_TEMPLATE,
-            )
-        ],
-    )
-
-
-def _parse(
-    entry_id: str,
-    config: generic.GenericWebhookConfig,
-    state: WebhookState,
-    inbound: InboundWebhook,
-) -> BridgeEvent | None:
-    return generic.parse_generic_webhook(inbound, config).to_bridge_event(entry_id)
-
-
-async def async_setup_webhook(
-    hass: HomeAssistant, hub: NotifyBridgeHub, entry: NotifyBridgeConfigEntry
-) -> SourceRuntime:
-    """Register the webhook with the configured authentication."""
-    config = generic.GenericWebhookConfig.from_mapping(entry.data)
-    runtime, _ = await async_setup_webhook_source(
-        hass,
-        hub,
-        entry,
-        ingress=config.ingress_config(),
-        build_routes=build_routes,
-        parse=partial(_parse, entry.entry_id, config),
-    )
-    return runtime
-
-
-KIND = Kind(
-    kind=EntryKind.WEBHOOK,
-    platforms=(Platform.SENSOR,),
-    setup=async_setup_webhook,
-    entry_flow=WebhookSourceEntryFlow,
-    subentry_flows={SUBENTRY_ROUTE: WebhookSourceRouteFlow},
-    store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
-)

@@ -7,8 +7,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.notify_bridge.const import DOMAIN
-
-from .conftest import DEMO_DESTINATION_ID, destination, route
+from tests.conftest import DEMO_DESTINATION_ID, destination, route
 
 
 class RecordingNotifyEntity(NotifyEntity):

@@ -16,7 +16,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.hub import DATA_HUB, NotifyBridgeHub
+from custom_components.notify_bridge.hub import NotifyBridgeHub
+from custom_components.notify_bridge.runtime import DATA_HUB
 
 from .conftest import DEMO_EVENT, destination, route
 

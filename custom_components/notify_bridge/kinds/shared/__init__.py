@@ -1,0 +1,1 @@
+"""What the kinds share: flow helpers, entity base classes, webhook sources."""
