@@ -12,6 +12,12 @@ The PNGs are rendered with Pillow only — no Cairo, no fonts: the wordmark is d
 the same geometric strokes as the icon, so the output is identical on every machine.
 The SVGs live outside the integration folder: HACS copies ``brand/`` to users and Home
 Assistant only serves the eight PNG names, so sources there would be dead weight.
+
+Only Pillow is needed (it comes with Home Assistant). To see that an SVG matches its
+PNG, render it with any SVG renderer, e.g. ``rsvg-convert scripts/brand/icon.svg -o
+/tmp/icon.png`` (Debian: ``apt-get install librsvg2-bin``): they differ only in how
+edge pixels are anti-aliased. ``tests/test_brand.py`` fails when a committed file is
+not what this script draws.
 """
 
 from __future__ import annotations
