@@ -30,14 +30,15 @@ import random
 import sys
 import time
 
-import aiohttp
-from PIL import Image
-
 ROOT = Path(__file__).resolve().parents[1]
-# This script is itself named "telegram": drop its folder from the path so
-# `import telegram` finds python-telegram-bot, and import the project from the root.
+# Scripts here are named like packages ("telegram", "email"): drop this folder from the
+# path before any third-party import, so `import telegram` finds python-telegram-bot and
+# `import email` the standard library; import the project from the root.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
+
+import aiohttp
+from PIL import Image
 
 from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
