@@ -284,18 +284,30 @@ def _capped_width(width: int) -> int:
     return width
 
 
-def _build_environment() -> _BridgeSandbox:
-    env = _BridgeSandbox(
-        extensions=[_LoopGuard],
-        undefined=ChainableUndefined,
-        finalize=_finalize,
-        autoescape=False,
-        keep_trailing_newline=False,
-    )
-    base_filters = dict(env.filters)
-    env.filters["center"] = lambda value, width=80: base_filters["center"](
-        value, _capped_width(width)
-    )
+def _capped_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
+    text = str(value)
+    hits = text.count(old) if old else len(text) + 1
+    if len(text) + hits * len(new) > MAX_TEMPLATE_SEQUENCE:
+        raise _too_big("replacement")
+    return text.replace(old, new) if count is None else text.replace(old, new, count)
+
+
+@pass_eval_context
+def _capped_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+    items = list(value)
+    if attribute is None:
+        size = sum(len(str(item)) for item in items) + len(d) * len(items)
+        if size > MAX_TEMPLATE_SEQUENCE:
+            raise _too_big("join")
+    return sync_do_join(eval_ctx, items, d, attribute)
+
+
+def _capped_wrappers(base_filters: Mapping[str, Any]) -> dict[str, Any]:
+    """Return size checks wrapped around Jinja's own `center`, `indent`, `wordwrap`
+    and `format` (each checks the result size it would build, then delegates)."""
+
+    def capped_center(value: Any, width: int = 80) -> str:
+        return base_filters["center"](value, _capped_width(width))
 
     def capped_indent(
         value: Any, width: int | str = 4, *args: Any, **kwargs: Any
@@ -320,44 +332,42 @@ def _build_environment() -> _BridgeSandbox:
             environment, text, width, break_long_words, wrapstring, break_on_hyphens
         )
 
-    env.filters["indent"] = capped_indent
-    env.filters["wordwrap"] = capped_wordwrap
-
     def capped_format(value: str, *args: Any, **kwargs: Any) -> str:
         _check_format_widths(str(value))
         return base_filters["format"](value, *args, **kwargs)
 
-    def capped_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
-        text = str(value)
-        hits = text.count(old) if old else len(text) + 1
-        if len(text) + hits * len(new) > MAX_TEMPLATE_SEQUENCE:
-            raise _too_big("replacement")
-        return (
-            text.replace(old, new) if count is None else text.replace(old, new, count)
-        )
+    return {
+        "center": capped_center,
+        "indent": capped_indent,
+        "wordwrap": capped_wordwrap,
+        "format": capped_format,
+    }
 
-    @pass_eval_context
-    def capped_join(
-        eval_ctx: Any, value: Any, d: str = "", attribute: Any = None
-    ) -> str:
-        items = list(value)
-        if attribute is None:
-            size = sum(len(str(item)) for item in items) + len(d) * len(items)
-            if size > MAX_TEMPLATE_SEQUENCE:
-                raise _too_big("join")
-        return sync_do_join(eval_ctx, items, d, attribute)
 
-    env.filters["join"] = capped_join
-    env.filters["format"] = capped_format
-    env.filters["replace"] = capped_replace
-    # Curated globals: no lipsum (CPU-heavy), a deadline-checked range.
-    env.globals = {
+def _curated_globals(defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Curated globals: no lipsum (CPU-heavy), a deadline-checked range."""
+    return {
         "range": _guarded_range,
         "dict": dict,
-        "namespace": env.globals["namespace"],
-        "cycler": env.globals["cycler"],
-        "joiner": env.globals["joiner"],
+        "namespace": defaults["namespace"],
+        "cycler": defaults["cycler"],
+        "joiner": defaults["joiner"],
     }
+
+
+def _build_environment() -> _BridgeSandbox:
+    """Return the sandbox with the capped filters, curated globals and loop guard."""
+    env = _BridgeSandbox(
+        extensions=[_LoopGuard],
+        undefined=ChainableUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(_capped_wrappers(dict(env.filters)))
+    env.filters["join"] = _capped_join
+    env.filters["replace"] = _capped_replace
+    env.globals = _curated_globals(env.globals)
     env.filters["_nb_tick"] = _tick
     return env
 

@@ -2,25 +2,93 @@
 
 Only what album watching needs: server checks, the album list, lean asset listings
 of one album, details of a few assets, shared links and bounded media downloads.
-Every response is parsed into frozen dataclasses here, so nothing downstream handles
-raw JSON and a malformed answer fails in one place with `ImmichResponseError`.
+Every response is parsed into frozen dataclasses (`models.py`) by `parsing.py`, so
+nothing downstream handles raw JSON and a malformed answer fails in one place with
+`ImmichResponseError`. This module keeps the HTTP side: requests, status mapping,
+bounded downloads, and how an album is listed on v2 (embedded in the album) versus v3
+(paged search).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 import json
-from typing import Any, Protocol
-import uuid
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
 from ...net import split_url_credentials
+from .models import (
+    AlbumSummary,
+    AlbumUser,
+    AssetDetails,
+    AssetType,
+    DatedAsset,
+    HasId,
+    ImmichAuthError,
+    ImmichBadRequestError,
+    ImmichConnectionError,
+    ImmichError,
+    ImmichMediaTooLargeError,
+    ImmichNotFoundError,
+    ImmichResponseError,
+    ImmichUser,
+    LeanAsset,
+    MediaBlob,
+    MediaVariant,
+    ServerVersion,
+    SharedLink,
+    pick_album_link,
+)
+from .parsing import (  # noqa: F401 - re-exported: tests reach the parsers here
+    _int,
+    _mapping,
+    _parse_album,
+    _parse_album_users,
+    _parse_dated,
+    _parse_details,
+    _parse_lean,
+    _parse_people,
+    _parse_shared_link,
+    _parse_type,
+    _parse_user,
+    _parse_version,
+    _str,
+)
+
+# The client's public home: the answer types and errors moved to `models.py` are
+# re-exported, so `from .client import AssetDetails, ImmichError` keeps working.
+__all__ = [
+    "API_KEY_HEADER",
+    "CHUNK_SIZE",
+    "DEFAULT_TIMEOUT",
+    "DETAIL_CONCURRENCY",
+    "SEARCH_PAGE_SIZE",
+    "UPDATED_AFTER_MARGIN",
+    "AlbumSummary",
+    "AlbumUser",
+    "AssetDetails",
+    "AssetType",
+    "DatedAsset",
+    "ImmichAuthError",
+    "ImmichBadRequestError",
+    "ImmichClient",
+    "ImmichConnectionError",
+    "ImmichError",
+    "ImmichMediaTooLargeError",
+    "ImmichNotFoundError",
+    "ImmichResponseError",
+    "ImmichUser",
+    "LeanAsset",
+    "MediaBlob",
+    "MediaVariant",
+    "ServerVersion",
+    "SharedLink",
+    "pick_album_link",
+]
 
 API_KEY_HEADER = "x-api-key"
 # Largest page `POST /api/search/metadata` accepts; fewer round trips per listing.
@@ -31,189 +99,6 @@ DETAIL_CONCURRENCY = 4
 CHUNK_SIZE = 64 * 1024
 # `updatedAfter` is compared with database timestamps; a margin absorbs rounding.
 UPDATED_AFTER_MARGIN = timedelta(seconds=1)
-
-
-class ImmichError(Exception):
-    """Any failure talking to an Immich server."""
-
-
-class ImmichAuthError(ImmichError):
-    """The API key was refused (401) or lacks a permission (403)."""
-
-
-class ImmichConnectionError(ImmichError):
-    """The server could not be reached, timed out or answered with a server error."""
-
-
-class ImmichResponseError(ImmichError):
-    """The server answered with something that is not the documented shape."""
-
-
-class ImmichNotFoundError(ImmichError):
-    """The album or asset does not exist (any more) or is not visible to this key."""
-
-
-class ImmichBadRequestError(ImmichResponseError):
-    """The server refused the request as invalid (400).
-
-    Immich also answers 400 ("Not found or no access") for an album id the key
-    cannot read, so callers asking about one album treat it like "not found".
-    """
-
-
-class ImmichMediaTooLargeError(ImmichError):
-    """A media download exceeded the caller's byte bound."""
-
-
-class AssetType(StrEnum):
-    """Immich asset types."""
-
-    IMAGE = "IMAGE"
-    VIDEO = "VIDEO"
-    AUDIO = "AUDIO"
-    OTHER = "OTHER"
-
-
-class MediaVariant(StrEnum):
-    """Which rendition of an asset to download."""
-
-    THUMBNAIL = "thumbnail"
-    PREVIEW = "preview"
-    ORIGINAL = "original"
-    PLAYBACK = "playback"
-
-
-@dataclass(frozen=True, slots=True)
-class ServerVersion:
-    """Version of the Immich server."""
-
-    major: int
-    minor: int
-    patch: int
-
-    @property
-    def lists_assets_in_album(self) -> bool:
-        """Return whether `GET /api/albums/{id}` still embeds the asset list (< v3)."""
-        return self.major < 3
-
-    def __str__(self) -> str:
-        """Return the dotted form."""
-        return f"{self.major}.{self.minor}.{self.patch}"
-
-
-@dataclass(frozen=True, slots=True)
-class ImmichUser:
-    """The user an API key belongs to, or a member of an album."""
-
-    id: str
-    name: str
-    email: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AlbumUser:
-    """A user an album is shared with and their role."""
-
-    user: ImmichUser
-    role: str
-
-
-@dataclass(frozen=True, slots=True)
-class AlbumSummary:
-    """One entry of `GET /api/albums`: enough to fingerprint an album."""
-
-    id: str
-    name: str
-    description: str
-    asset_count: int
-    updated_at: str
-    last_modified_asset_timestamp: str | None
-    shared: bool
-    has_shared_link: bool
-    owner: ImmichUser | None
-    users: tuple[AlbumUser, ...]
-
-    def user_names(self) -> dict[str, str]:
-        """Return user id → name for the owner and every member."""
-        names = {member.user.id: member.user.name for member in self.users}
-        if self.owner is not None:
-            names[self.owner.id] = self.owner.name
-        return names
-
-
-@dataclass(frozen=True, slots=True)
-class LeanAsset:
-    """An album member as a listing sees it: identity, change time, readiness."""
-
-    id: str
-    updated_at: str
-    # Immich sets the thumbhash once the thumbnail exists; before that it is null.
-    ready: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DatedAsset:
-    """An album member with the day it was taken, as memories need it."""
-
-    id: str
-    type: AssetType
-    # The wall-clock day where it was taken (Immich `localDateTime`), if known.
-    taken_on: date | None
-    ready: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AssetDetails:
-    """What a notification says about one asset."""
-
-    id: str
-    type: AssetType
-    file_name: str
-    taken_at: str | None
-    owner_id: str
-    owner_name: str | None
-    description: str | None
-    people: tuple[str, ...]
-    city: str | None
-    country: str | None
-    favorite: bool
-    rating: int | None
-    updated_at: str
-    ready: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SharedLink:
-    """A public link to an album."""
-
-    id: str
-    key: str
-    album_id: str | None
-    expires_at: str | None
-    slug: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MediaBlob:
-    """Downloaded bytes of one asset rendition."""
-
-    asset_id: str
-    variant: MediaVariant
-    data: bytes
-    content_type: str | None
-
-    @property
-    def identity(self) -> str:
-        """Return a stable identity, so upload caches hit on re-sends."""
-        return f"immich:{self.asset_id}:{self.variant.value}"
-
-
-class _HasId(Protocol):
-    """Anything parsed from an asset object."""
-
-    @property
-    def id(self) -> str:
-        """Return the asset id."""
 
 
 class ImmichClient:
@@ -264,11 +149,8 @@ class ImmichClient:
     async def async_get_version(self) -> ServerVersion:
         """Return the server version (asked once, then remembered)."""
         if self._version is None:
-            data = _mapping(await self._request_json("GET", "/api/server/version"))
-            self._version = ServerVersion(
-                major=_int(data, "major"),
-                minor=_int(data, "minor"),
-                patch=_int(data, "patch"),
+            self._version = _parse_version(
+                await self._request_json("GET", "/api/server/version")
             )
         return self._version
 
@@ -325,7 +207,7 @@ class ImmichClient:
         """
         return await self._list_album(album_id, _parse_dated, keep)
 
-    async def _list_album[T: _HasId](
+    async def _list_album[T: HasId](
         self,
         album_id: str,
         parse: Callable[[Any], T],
@@ -415,7 +297,7 @@ class ImmichClient:
 
     # --- internals --------------------------------------------------------------
 
-    async def _search_album[T: _HasId](
+    async def _search_album[T: HasId](
         self,
         album_id: str,
         parse: Callable[[Any], T],
@@ -589,191 +471,3 @@ def _minus_margin(timestamp: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (moment - UPDATED_AFTER_MARGIN).isoformat()
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ImmichResponseError(f"expected a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise ImmichResponseError(f"field {key!r} missing or not a string")
-    return value
-
-
-def _opt_str(data: Mapping[str, Any] | None, key: str) -> str | None:
-    if data is None:
-        return None
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _uuid(data: Mapping[str, Any], key: str) -> str:
-    """Return a UUID field; the watcher packs asset ids into 16 bytes."""
-    value = _str(data, key)
-    try:
-        uuid.UUID(value)
-    except ValueError as err:
-        raise ImmichResponseError(f"field {key!r} is not a UUID") from err
-    return value
-
-
-def _int(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ImmichResponseError(f"field {key!r} missing or not an integer")
-    return value
-
-
-def _parse_user(value: Any) -> ImmichUser:
-    data = _mapping(value)
-    return ImmichUser(
-        id=_str(data, "id"),
-        name=str(data.get("name") or ""),
-        email=str(data.get("email") or ""),
-    )
-
-
-def _parse_album_users(value: Any) -> tuple[AlbumUser, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(
-        AlbumUser(
-            user=_parse_user(_mapping(item).get("user")),
-            role=str(_mapping(item).get("role") or ""),
-        )
-        for item in value
-    )
-
-
-def _parse_album(value: Any) -> AlbumSummary:
-    data = _mapping(value)
-    users = _parse_album_users(data.get("albumUsers"))
-    owner_data = data.get("owner")
-    # v3 may drop `owner` in favour of roles in `albumUsers`.
-    owner = (
-        _parse_user(owner_data)
-        if isinstance(owner_data, Mapping)
-        else next((m.user for m in users if m.role == "owner"), None)
-    )
-    # v3 also lists the owner in `albumUsers` (role owner): the owner is not someone
-    # the album is shared with, so members are the others only (as on v2).
-    owner_id = owner.id if owner is not None else None
-    users = tuple(m for m in users if m.role != "owner" and m.user.id != owner_id)
-    return AlbumSummary(
-        id=_str(data, "id"),
-        name=_str(data, "albumName"),
-        description=str(data.get("description") or ""),
-        asset_count=_int(data, "assetCount"),
-        updated_at=_str(data, "updatedAt"),
-        last_modified_asset_timestamp=_opt_str(data, "lastModifiedAssetTimestamp"),
-        shared=bool(data.get("shared")),
-        has_shared_link=bool(data.get("hasSharedLink")),
-        owner=owner,
-        users=users,
-    )
-
-
-def _parse_lean(value: Any) -> LeanAsset:
-    data = _mapping(value)
-    return LeanAsset(
-        id=_uuid(data, "id"),
-        updated_at=_str(data, "updatedAt"),
-        ready=bool(data.get("thumbhash")),
-    )
-
-
-def _parse_dated(value: Any) -> DatedAsset:
-    data = _mapping(value)
-    # `localDateTime` is the wall clock where the photo was taken (written with a Z,
-    # though it is not UTC); `fileCreatedAt` is a UTC instant, a fallback only.
-    stamp = _opt_str(data, "localDateTime") or _opt_str(data, "fileCreatedAt")
-    try:
-        taken_on = date.fromisoformat(stamp[:10]) if stamp else None
-    except ValueError:
-        taken_on = None
-    return DatedAsset(
-        id=_uuid(data, "id"),
-        type=_parse_type(data.get("type")),
-        taken_on=taken_on,
-        ready=bool(data.get("thumbhash")),
-    )
-
-
-def _parse_type(value: Any) -> AssetType:
-    try:
-        return AssetType(value)
-    except ValueError:
-        return AssetType.OTHER
-
-
-def _parse_people(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    names = (_opt_str(item, "name") for item in value if isinstance(item, Mapping))
-    return tuple(name for name in names if name)
-
-
-def _parse_rating(exif: Mapping[str, Any] | None) -> int | None:
-    value = exif.get("rating") if exif else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _parse_details(value: Any) -> AssetDetails:
-    data = _mapping(value)
-    exif_value = data.get("exifInfo")
-    exif = exif_value if isinstance(exif_value, Mapping) else None
-    owner = data.get("owner")
-    return AssetDetails(
-        id=_uuid(data, "id"),
-        type=_parse_type(data.get("type")),
-        file_name=str(data.get("originalFileName") or ""),
-        taken_at=_opt_str(exif, "dateTimeOriginal")
-        or _opt_str(data, "localDateTime")
-        or _opt_str(data, "fileCreatedAt"),
-        owner_id=str(data.get("ownerId") or ""),
-        owner_name=_opt_str(owner if isinstance(owner, Mapping) else None, "name"),
-        description=_opt_str(exif, "description"),
-        people=_parse_people(data.get("people")),
-        city=_opt_str(exif, "city"),
-        country=_opt_str(exif, "country"),
-        favorite=bool(data.get("isFavorite")),
-        rating=_parse_rating(exif),
-        updated_at=_str(data, "updatedAt"),
-        ready=bool(data.get("thumbhash")),
-    )
-
-
-def _parse_shared_link(value: Any) -> SharedLink:
-    data = _mapping(value)
-    album = data.get("album")
-    return SharedLink(
-        id=_str(data, "id"),
-        key=_str(data, "key"),
-        album_id=_opt_str(album if isinstance(album, Mapping) else None, "id"),
-        expires_at=_opt_str(data, "expiresAt"),
-        slug=_opt_str(data, "slug"),
-    )
-
-
-def pick_album_link(
-    links: Iterable[SharedLink], album_id: str, now: datetime
-) -> SharedLink | None:
-    """Return a shared link of the album that has not expired, if any."""
-    for link in links:
-        if link.album_id != album_id:
-            continue
-        if link.expires_at is None:
-            return link
-        try:
-            expires = datetime.fromisoformat(link.expires_at)
-        except ValueError:
-            continue
-        if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=UTC)
-        if expires > now:
-            return link
-    return None
