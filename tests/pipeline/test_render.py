@@ -77,7 +77,10 @@ def test_runaway_loops_end_within_budget(renderer: Renderer, template: str) -> N
     started = time.monotonic()
     with pytest.raises(TemplateTimeoutError, match="time budget of 0.3 s"):
         renderer.render(template, {"s": "x" * 50_000})
-    assert time.monotonic() - started < 0.6
+    # The budget counts from when a ready worker has the request; a first render also
+    # starts the worker process, which takes a while on a loaded machine. The point is
+    # "seconds, not hours" (the exact bound is measured in benchmarks/hostile.py).
+    assert time.monotonic() - started < 5.0
 
 
 @pytest.mark.parametrize(
