@@ -292,7 +292,8 @@ def _build_environment() -> _BridgeSandbox:
         autoescape=False,
         keep_trailing_newline=False,
     )
-    base_filters = dict(env.filters)
+    # Jinja's filters are Callable[..., Any]; the ones wrapped here return text.
+    base_filters: dict[str, Callable[..., str]] = dict(env.filters)
     env.filters["center"] = lambda value, width=80: base_filters["center"](
         value, _capped_width(width)
     )

@@ -226,7 +226,8 @@ class _Worker:
                         self._buffer[4 : 4 + size],
                         self._buffer[4 + size :],
                     )
-                    return json.loads(body)
+                    reply: dict[str, Any] = json.loads(body)
+                    return reply
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
