@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
@@ -67,7 +69,7 @@ async def async_remove_entry(
 ) -> None:
     """Delete what a removed entry stored (seen-sets, replay ids, file_id caches)."""
     for key in KINDS[entry.data[CONF_KIND]].store_keys(entry):
-        await Store[dict](hass, 1, key).async_remove()
+        await Store[dict[str, Any]](hass, 1, key).async_remove()
 
 
 async def _async_reload_entry(

@@ -39,4 +39,5 @@ async def async_get_config_entry_diagnostics(
         **KINDS[entry.data[CONF_KIND]].diagnostics(entry),
     }
     # URL credentials (`http://user:password@host`) are secrets wherever they appear.
-    return redact_url_credentials(diagnostics)
+    redacted: dict[str, Any] = redact_url_credentials(diagnostics)
+    return redacted

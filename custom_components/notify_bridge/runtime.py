@@ -39,7 +39,6 @@ if TYPE_CHECKING:
         ConfigSubentryFlow,
     )
     from homeassistant.helpers.entity import Entity
-    from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
     from .pipeline.engine import Pipeline
     from .pipeline.policy import DeliveryPolicy
@@ -122,6 +121,22 @@ type SourceConfigEntry = ConfigEntry[SourceRuntime]
 
 
 # --- what kinds see of the hub --------------------------------------------------------
+
+
+class Poller(Protocol):
+    """What the `refresh` action uses of a kind's coordinator; unlike a bare
+    DataUpdateCoordinator, it always has its config entry."""
+
+    @property
+    def config_entry(self) -> ConfigEntry[Any]:
+        """The entry that polls."""
+
+    @property
+    def last_update_success(self) -> bool:
+        """Whether the last poll worked."""
+
+    async def async_refresh(self) -> None:
+        """Poll now."""
 
 
 class BridgeHub(Protocol):
@@ -266,7 +281,7 @@ class Kind:
     # Media fields of the `send` action this kind resolves.
     media_fields: Mapping[str, MediaField] = field(default_factory=dict)
     # The poller behind the `refresh` action (None: the entry does not poll).
-    poller: Callable[[Any], DataUpdateCoordinator[Any] | None] = lambda _entry: None
+    poller: Callable[[Any], Poller | None] = lambda _entry: None
 
     @property
     def platforms(self) -> tuple[Platform, ...]:

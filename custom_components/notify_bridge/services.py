@@ -14,7 +14,6 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 import voluptuous as vol
 
 from .catalog import KINDS
@@ -38,7 +37,7 @@ from .pipeline.models import (
     OutputFormat,
 )
 from .pipeline.render import TemplateError
-from .runtime import DATA_HUB, MediaField, NotifyBridgeConfigEntry
+from .runtime import DATA_HUB, MediaField, NotifyBridgeConfigEntry, Poller
 
 ATTR_MESSAGE = "message"
 ATTR_TITLE = "title"
@@ -239,9 +238,9 @@ async def _async_media(
     return tuple(media)
 
 
-def _pollers(hass: HomeAssistant) -> dict[str, DataUpdateCoordinator[Any]]:
+def _pollers(hass: HomeAssistant) -> dict[str, Poller]:
     """Return the poller of every loaded entry that polls, by entry id."""
-    pollers: dict[str, DataUpdateCoordinator[Any]] = {}
+    pollers: dict[str, Poller] = {}
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
         poller = KINDS[entry.data[CONF_KIND]].poller(entry)
         if poller is not None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
 from .limits import MAX_COALESCED_MEDIA
 from .models import BridgeEvent, Route, freeze
 
-type Emit = Callable[[Route, BridgeEvent], Awaitable[Any]]
+# A coroutine, not any awaitable: the released window runs as its own task.
+type Emit = Callable[[Route, BridgeEvent], Coroutine[Any, Any, Any]]
 
 
 def merge_events(events: list[BridgeEvent]) -> BridgeEvent:

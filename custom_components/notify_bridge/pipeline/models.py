@@ -48,7 +48,7 @@ class DispatchStatus(StrEnum):
     FAIL = "fail"
 
 
-def freeze(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+def freeze[K = str, V = Any](data: Mapping[K, V] | None) -> Mapping[K, V]:
     """Return a read-only view of a mapping so a frozen dataclass stays immutable."""
     if isinstance(data, MappingProxyType):
         return data

@@ -99,7 +99,8 @@ class QuietHours:
 
 def exponential_backoff(base: float, cap: float, attempt: int) -> float:
     """Return base * 2**(attempt - 1), at most `cap` (attempt counts from 1)."""
-    return min(cap, base * 2 ** max(0, attempt - 1))
+    factor: int = 2 ** max(0, attempt - 1)  # int ** int is Any to typeshed
+    return min(cap, base * factor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from enum import Enum, auto
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 import weakref
 
 from .limits import (
@@ -102,7 +103,7 @@ class Renderer:
             return self.workers.render(
                 source, context, output_format, self._time_budget, self._max_output
             )
-        return outcome  # type: ignore[return-value]
+        return outcome
 
     def render_all(
         self, jobs: Sequence[tuple[str, Mapping[str, Any], OutputFormat]]
@@ -112,10 +113,10 @@ class Renderer:
 
     def _render_here(
         self, jobs: Sequence[tuple[str, Mapping[str, Any], OutputFormat]]
-    ) -> list[str | object | Exception]:
+    ) -> list[str | _InWorker | Exception]:
         """Render what may render in this process; mark the rest `_IN_WORKER`.
         Stops at the first error (later jobs would not be shown)."""
-        outcomes: list[str | object | Exception] = []
+        outcomes: list[str | _InWorker | Exception] = []
         for source, context, output_format in jobs:
             try:
                 template = self._prepare(source)
@@ -172,10 +173,15 @@ class Renderer:
                     source, context, output_format, self._time_budget, self._max_output
                 )
                 if outcome is _IN_WORKER
-                else outcome  # type: ignore[arg-type]
+                else outcome
             )
         return texts
 
 
-# Marks a job that renders in a worker process.
-_IN_WORKER = object()
+class _InWorker(Enum):
+    """Marks a job that renders in a worker process (an enum so that `is` narrows)."""
+
+    MARK = auto()
+
+
+_IN_WORKER: Final = _InWorker.MARK

@@ -222,7 +222,7 @@ class _Classifier:
         elif isinstance(target, nodes.Tuple) and all(
             isinstance(item, nodes.Name) for item in target.items
         ):
-            names = [item.name for item in target.items]  # type: ignore[attr-defined]
+            names = [item.name for item in target.items if isinstance(item, nodes.Name)]
         else:
             raise _NotFast("assignment target")  # namespace attributes (ns.x)
         if kind == _GROWN:

@@ -77,7 +77,10 @@ def _render_compiled(
     state = _state
     state.move = slice_ is not None and slice_ < budget
     if deadline is None:
-        deadline = time.monotonic() + (slice_ if state.move else budget)  # type: ignore[operator]
+        # `move` implies a slice; the check says so to the type checker.
+        deadline = time.monotonic() + (
+            slice_ if state.move and slice_ is not None else budget
+        )
     state.deadline = deadline
     state.budget = budget
     state.escape = _ESCAPERS[output_format]

@@ -302,7 +302,9 @@ def _capped_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) 
     return sync_do_join(eval_ctx, items, d, attribute)
 
 
-def _capped_wrappers(base_filters: Mapping[str, Any]) -> dict[str, Any]:
+def _capped_wrappers(
+    base_filters: Mapping[str, Callable[..., str]],
+) -> dict[str, Callable[..., str]]:
     """Return size checks wrapped around Jinja's own `center`, `indent`, `wordwrap`
     and `format` (each checks the result size it would build, then delegates)."""
 

@@ -175,6 +175,11 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             close_fds=True,
         )
+        # Typeshed has the pipes optional (they are None without PIPE).
+        stdin, stdout = self._proc.stdin, self._proc.stdout
+        if stdin is None or stdout is None:  # pragma: no cover - PIPE makes both
+            raise RuntimeError("render worker started without pipes")
+        self._stdin, self._stdout = stdin, stdout
         self._buffer = b""
         self.ready = False
         self.alive = True
@@ -200,8 +205,8 @@ class _Worker:
         # this one, so its own timeout arrives before the kill.
         deadline = time.monotonic() + budget
         try:
-            self._proc.stdin.write(frame(struct.pack(">d", deadline)) + request)  # type: ignore[union-attr]
-            self._proc.stdin.flush()  # type: ignore[union-attr]
+            self._stdin.write(frame(struct.pack(">d", deadline)) + request)
+            self._stdin.flush()
         except OSError as err:
             raise _WorkerLost from err
         reply = self._read(deadline + KILL_GRACE - time.monotonic())
@@ -215,7 +220,7 @@ class _Worker:
     def _read(self, timeout: float) -> dict[str, Any] | None:
         """Read one JSON frame; None when `timeout` passes first."""
         deadline = time.monotonic() + timeout
-        fd = self._proc.stdout.fileno()  # type: ignore[union-attr]
+        fd = self._stdout.fileno()
         while True:
             if len(self._buffer) >= 4:
                 size = int.from_bytes(self._buffer[:4], "big")
@@ -226,7 +231,8 @@ class _Worker:
                         self._buffer[4 : 4 + size],
                         self._buffer[4 + size :],
                     )
-                    return json.loads(body)
+                    reply: dict[str, Any] = json.loads(body)
+                    return reply
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -257,9 +263,9 @@ class _Worker:
             self._proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
-        for stream in (self._proc.stdin, self._proc.stdout):
+        for stream in (self._stdin, self._stdout):
             with contextlib.suppress(OSError):
-                stream.close()  # type: ignore[union-attr]
+                stream.close()
 
 
 class WorkerPool:

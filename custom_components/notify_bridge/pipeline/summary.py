@@ -162,7 +162,8 @@ def _int(value: Any) -> int:
 
 
 def _counter(stats: dict[str, Any], name: str) -> dict[str, int]:
-    return stats.setdefault(name, {})
+    counter: dict[str, int] = stats.setdefault(name, {})
+    return counter
 
 
 # --- generic (webhook, ha_events, anything) -----------------------------------------

@@ -228,7 +228,7 @@ def issue_events(
         if _after(issue.get("created_at"), since):
             actions.append("opened")
         if issue.get("state") == "closed" and _after(issue.get("closed_at"), since):
-            merged = is_pull and bool(pull.get("merged"))  # type: ignore[union-attr]
+            merged = isinstance(pull, Mapping) and bool(pull.get("merged"))
             actions.append("merged" if merged else "closed")
         common = {
             "repository": issue.get("repository"),

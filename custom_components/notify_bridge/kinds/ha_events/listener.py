@@ -49,7 +49,8 @@ def bridge_event(source_entry_id: str, event: Event) -> BridgeEvent:
     return BridgeEvent(
         source_entry_id=source_entry_id,
         source_kind=EntryKind.HA_EVENTS,
-        event_type=event.event_type,
+        # HA types event types as EventType, not str (at runtime a str subclass).
+        event_type=str(event.event_type),
         data=freeze(
             {
                 "data": dict(event.data),

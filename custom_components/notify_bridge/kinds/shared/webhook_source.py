@@ -59,9 +59,9 @@ from ...sources.ingress import (
     IngressConfig,
     IngressResult,
     Outcome,
-    ReplayGuard,
     async_receive,
 )
+from ...sources.replay import ReplayGuard
 from .flows import SubentryFormFlow, async_update_and_finish, route_policy_fields
 
 _LOGGER = logging.getLogger(__name__)

@@ -159,7 +159,8 @@ def build_message(
 def _header(name: str, value: str) -> BaseHeader:
     """Return a parsed header, once per value: header objects are immutable, and
     parsing them is most of what building a short mail costs."""
-    return SMTP.header_factory(name, value)
+    header: BaseHeader = SMTP.header_factory(name, value)  # typeshed: Any
+    return header
 
 
 def _multipart(kind: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import random
 from typing import Any, Protocol
 
 from telegram.error import RetryAfter, TelegramError
@@ -44,10 +45,12 @@ class RetryAfterCaller:
         retry: RetryPolicy | None = None,
         *,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         """Use the sender's retry limits unless told otherwise."""
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._jitter = jitter
 
     async def __call__[T](
         self, chat_id: int | str | None, call: Callable[[], Awaitable[T]]
@@ -66,7 +69,7 @@ class RetryAfterCaller:
                 failures += 1
                 if kind is not ErrorKind.TRANSIENT or failures >= self._retry.attempts:
                     raise TelegramSendError(err.message, kind) from err
-                await self._sleep(self._retry.delay(failures))
+                await self._sleep(self._retry.delay(failures, None, self._jitter()))
 
     def _rate_limit_wait(
         self, chat_id: int | str | None, err: RetryAfter, count: int

@@ -132,6 +132,8 @@ class _ChatRefused(Exception):
 class _Delivery(MediaSending):
     """State of one delivery to one destination (single owner, created per call)."""
 
+    dest: TelegramDestination  # more than the `ChatOptions` media sending reads
+
     def __init__(
         self,
         dest: TelegramDestination,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 MB = 1024 * 1024
 
@@ -60,7 +61,10 @@ def limits_for(
     """Return the limits for a bot: official, or self-hosted with option overrides."""
     base = SELF_HOSTED_LIMITS if api_base_url else OFFICIAL_LIMITS
     known = {item.name for item in fields(TelegramLimits)}
-    changes = {k: v for k, v in (overrides or {}).items() if k in known and v}
+    # Any: the fields are ints and floats, which replace() checks one by one.
+    changes: dict[str, Any] = {
+        k: v for k, v in (overrides or {}).items() if k in known and v
+    }
     return replace(base, **changes)
 
 

@@ -144,7 +144,8 @@ class SharedClientRequest(BaseRequest):
         """Return a caller's timeout, or the default where PTB passed DEFAULT_NONE."""
         if isinstance(value, _DEFAULT_TYPE):
             return default
-        return value  # type: ignore[no-any-return]
+        timeout: float | None = value  # PTB passes a number or None otherwise
+        return timeout
 
 
 def _raise_flood_wait(payload: bytes) -> None:

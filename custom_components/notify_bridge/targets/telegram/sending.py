@@ -66,7 +66,13 @@ class MediaSending:
     # Temporary files of downloads made during the delivery (removed by its end).
     spooled: list[SpooledFile]
 
-    call: Callable[..., Awaitable[Any]]
+    if TYPE_CHECKING:  # defined by `_Delivery`; declared here for its result type
+
+        async def call[T](
+            self, make: Callable[[dict[str, Any]], Awaitable[T]], *, weight: int = 1
+        ) -> T:
+            """Run one send with the chat's common fields; return its result."""
+
     error: Callable[[str], None]
     failed_call: Callable[[str, TelegramSendError], None]
     formatting_refused: Callable[[str, TelegramSendError], None]
@@ -390,12 +396,14 @@ class MediaSending:
         )
         notice, parse_mode = self._skip_notice(skipped)
         bot = self.bot.bot
+        # Bound first: a lambda does not keep the narrowing of an attribute.
+        thumbnail = skipped.item.thumbnail
         try:
-            if skipped.item.thumbnail:
+            if thumbnail:
                 try:
                     await self.call(
                         lambda c: bot.send_photo(
-                            photo=skipped.item.thumbnail,
+                            photo=thumbnail,
                             caption=notice,
                             parse_mode=parse_mode,
                             filename="thumbnail.jpg",

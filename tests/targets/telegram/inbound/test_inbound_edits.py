@@ -142,3 +142,20 @@ async def test_register_commands_per_chat(bot: Bot, server: FakeTelegramServer) 
     names = [c["command"] for c in server.scoped_commands[("chat", "-1001", "")]]
     assert names == list(BUILTIN_COMMANDS)
     assert all(c["description"] for c in server.scoped_commands[("chat", "-1001", "")])
+
+
+async def test_edit_retries_a_server_error_after_the_backoff(
+    bot: Bot, server: FakeTelegramServer
+) -> None:
+    """A 5xx answer is transient: the edit is sent again after a jittered backoff
+    (mypy --strict found this retry calling the policy with missing arguments)."""
+    sent = (await dispatch(bot))[-1:]
+    server.fail_next("Internal Server Error", status=500, method="editMessageText")
+    sleeps = Sleeps()
+    policy = RetryPolicy(base_delay=0.5, max_delay=10)
+    caller = RetryAfterCaller(policy, sleep=sleeps)
+    (outcome,) = await async_edit_messages(bot, sent, "backup done ✓", caller)
+    assert outcome.ok
+    assert texts(server)[(str(CHATS[2]), sent[0].message_id)] == "backup done ✓"
+    [wait] = sleeps.waits
+    assert 0.4 <= wait < 0.6  # base_delay * (0.8 + 0.4 * jitter)
