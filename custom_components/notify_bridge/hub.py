@@ -20,6 +20,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .catalog import KINDS
+from .kinds.shared.digests import DigestScheduler
 from .const import (
     ATTR_DISPATCH_ID,
     ATTR_STATUS,
@@ -135,10 +136,12 @@ class NotifyBridgeHub:
             ),
         )
         self.pipeline.add_listener(self._on_summary)
+        self.digests = DigestScheduler(hass, self.pipeline)
 
     async def async_load(self) -> None:
-        """Load what waited (quiet hours, outbox) before the last stop."""
+        """Load what waited (quiet hours, outbox, digests) before the last stop."""
         self.policy.restore(await self._store.async_load())
+        await self.digests.async_load()
 
     @callback
     def register_destination(
