@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 -- the digest line uses the multiplication sign on purpose
 """Scheduled digests through Home Assistant: flows, timers, DST, restarts, modes,
 the send_digest action and the button (an ha_events route, a recording target)."""
 
@@ -209,7 +210,9 @@ async def test_flow_refuses_a_bad_schedule(
 # --- timing ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("route_options", [dict(schedule={"kind": "daily", "at": "02:30"})])
+@pytest.mark.parametrize(
+    "route_options", [{"schedule": {"kind": "daily", "at": "02:30"}}]
+)
 async def test_daily_digest_across_spring_forward(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, berlin: None, source_entry
 ) -> None:
@@ -244,7 +247,7 @@ async def test_daily_digest_across_spring_forward(
 async def test_instead_waits_for_the_digest(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, started: RecordingDestination
 ) -> None:
-    """"Instead": nothing at once, one digest at 08:00 with the source's line."""
+    """ "Instead": nothing at once, one digest at 08:00 with the source's line."""
     await fire(hass, "front", "back", "garage")
     assert texts(started) == []
     await move(hass, freezer, START + timedelta(minutes=59))
@@ -258,11 +261,11 @@ async def test_instead_waits_for_the_digest(
     assert len(started.notifications) == 1
 
 
-@pytest.mark.parametrize("route_options", [dict(digest_mode="also")])
+@pytest.mark.parametrize("route_options", [{"digest_mode": "also"}])
 async def test_also_keeps_immediate_notifications(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, started: RecordingDestination
 ) -> None:
-    """"Also": each event at once, and counted in the digest."""
+    """ "Also": each event at once, and counted in the digest."""
     await fire(hass, "front", "back")
     assert texts(started) == ["front", "back"]
     await move(hass, freezer, START + timedelta(hours=1))
@@ -277,7 +280,7 @@ async def test_nothing_happened_nothing_sent(
     assert texts(started) == []
 
 
-@pytest.mark.parametrize("route_options", [dict(digest_send_empty=True)])
+@pytest.mark.parametrize("route_options", [{"digest_send_empty": True}])
 async def test_send_empty_says_nothing_happened(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, started: RecordingDestination
 ) -> None:
@@ -343,7 +346,7 @@ def _interrupted_store(delivered: list[str]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("route_options", [dict(destinations=["recorder", "second"])])
+@pytest.mark.parametrize("route_options", [{"destinations": ["recorder", "second"]}])
 async def test_restart_mid_send_finishes_once(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -363,7 +366,10 @@ async def test_restart_mid_send_finishes_once(
         hub.register_destination(DestinationRuntime(destination=dest, entry_id="t"))
     # The source comes up after its destinations, as at a start of Home Assistant.
     entry = kind_entry(
-        hass, "ha_events", entry_id=SOURCE_ENTRY_ID, subentries=typed("ha_events", routes)
+        hass,
+        "ha_events",
+        entry_id=SOURCE_ENTRY_ID,
+        subentries=typed("ha_events", routes),
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -437,7 +443,7 @@ async def test_button_sends_the_digest_now(
     assert len(started.notifications) == 1
 
 
-@pytest.mark.parametrize("route_options", [dict(schedule=None)])
+@pytest.mark.parametrize("route_options", [{"schedule": None}])
 async def test_unscheduled_route_has_no_button(
     hass: HomeAssistant, started: RecordingDestination
 ) -> None:

@@ -20,7 +20,6 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .catalog import KINDS
-from .kinds.shared.digests import DigestScheduler
 from .const import (
     ATTR_DISPATCH_ID,
     ATTR_STATUS,
@@ -45,6 +44,7 @@ from .const import (
     WEEKDAYS,
     issue_id,
 )
+from .kinds.shared.digests import DigestScheduler
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
 from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD, OUTBOX_MAX_RETRY_DELAY

@@ -53,7 +53,7 @@ async def berlin(hass: HomeAssistant) -> None:
 async def test_digest_sends_the_summary_and_the_routes_media(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, v3: FakeImmichServer
 ) -> None:
-    """"Instead": new photos wait; at 08:00 one message with the album line and
+    """ "Instead": new photos wait; at 08:00 one message with the album line and
     the photos' thumbnails, fetched as live notifications fetch them."""
     freezer.move_to(utc(2026, 6, 1, 5))  # 07:00 in Berlin
     album = v3.create_album("Family", 1)

@@ -45,8 +45,8 @@ from ...sources.immich.routes import (
     CONF_MEMORIES_AT,
     CONF_PEOPLE,
     DEFAULT_COALESCE_SECONDS,
-    DEFAULT_MEMORIES_AT,
     DEFAULT_MAX_MEDIA,
+    DEFAULT_MEMORIES_AT,
     DEFAULT_TEMPLATES,
     FILTERABLE_TYPES,
     MAX_MEDIA_LIMIT,
@@ -266,7 +266,10 @@ class AlbumRouteFlow(ConfigSubentryFlow):
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, title=name, data=user_input
                 )
-        current = user_input or {CONF_NAME: subentry.title, **form_values(subentry.data)}
+        current = user_input or {
+            CONF_NAME: subentry.title,
+            **form_values(subentry.data),
+        }
         return self._form(
             "reconfigure",
             current,

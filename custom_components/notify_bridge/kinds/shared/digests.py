@@ -231,7 +231,9 @@ class DigestScheduler:
 
             async def provider(digest: Digest) -> tuple[MediaItem, ...]:
                 config = self.accumulator.config(route_id)
-                return await media(route.entry, digest, config.max_media if config else 0)
+                return await media(
+                    route.entry, digest, config.max_media if config else 0
+                )
 
         return await async_send_digest(
             self.accumulator,
