@@ -4,18 +4,23 @@ with the route's media, and memories (on this day, Feb 29; a random photo)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.pipeline.models import MediaType
 from custom_components.notify_bridge.runtime import DATA_HUB, DestinationRuntime
 from tests.common import RecordingDestination
 from tests.fakes.immich_server import FakeImmichServer
 
-from .conftest import immich_entry, immich_route, poll, setup_all
+from .conftest import immich_entry, immich_route, poll, route_data, setup_all
 
 
 def utc(*args: int) -> datetime:
@@ -172,3 +177,44 @@ async def test_memory_fires_the_route_event_entity(
         s for s in hass.states.async_all("event") if "memories_random_photo" in str(s)
     ]
     assert states and states[0].attributes["event_type"] == "memories_random_photo"
+
+
+async def test_route_flow_stores_memories_and_a_schedule(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """The album route form's memories and schedule sections become options; the
+    edit form shows them again; the route then has its digest button."""
+    album = v3.create_album("Family", 1)
+    entry = immich_entry(hass, v3, [])
+    await setup_all(hass)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "album_route"), context={"source": SOURCE_USER}
+    )
+    form = {"name": "Family", **route_data([album])}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            **form,
+            "memories_schedule": {
+                "memories": ["memories_on_this_day"],
+                "memories_at": "07:15:00",
+            },
+            "digest_schedule": {"schedule_kind": "interval", "schedule_hours": 6.0},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    [sub] = entry.subentries.values()
+    assert sub.data["memories"] == ["memories_on_this_day"]
+    assert sub.data["memories_at"] == "07:15"
+    assert sub.data["schedule"] == {"kind": "interval", "hours": 6}
+    assert not {"memories_schedule", "digest_schedule"} & set(sub.data)
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id(
+        "button", DOMAIN, f"{entry.entry_id}_{sub.subentry_id}_send_digest"
+    )
+
+    result = await entry.start_subentry_reconfigure_flow(hass, sub.subentry_id)
+    shown = result["data_schema"].schema["memories_schedule"].schema.schema
+    suggested = {str(k): k.description["suggested_value"] for k in shown}
+    assert suggested == {"memories": ["memories_on_this_day"], "memories_at": "07:15"}
