@@ -443,11 +443,19 @@ async def test_button_sends_the_digest_now(
     assert len(started.notifications) == 1
 
 
-@pytest.mark.parametrize("route_options", [{"schedule": None}])
+@pytest.mark.parametrize(
+    "route_options",
+    [
+        {"schedule": None},
+        # Edited by hand: a weekday that does not exist, a mapping that is not one.
+        {"schedule": {"kind": "weekly", "at": "08:00", "weekdays": [9]}},
+        {"schedule": "daily"},
+    ],
+)
 async def test_unscheduled_route_has_no_button(
     hass: HomeAssistant, started: RecordingDestination
 ) -> None:
-    """A route without a schedule notifies at once and has no digest button."""
+    """A route without a (valid) schedule notifies at once and has no button."""
     await fire(hass, "now")
     assert texts(started) == ["now"]
     registry = er.async_get(hass)

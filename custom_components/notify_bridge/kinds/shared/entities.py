@@ -51,6 +51,7 @@ from ...pipeline.models import (
     OutputFormat,
     Route,
 )
+from ...pipeline.schedule import Schedule
 from ...runtime import (
     DATA_HUB,
     BridgeHub,
@@ -368,12 +369,22 @@ class SendDigestButton(SourceEntity, ButtonEntity):
             raise_if_lost(summary)
 
 
+def _valid_schedule(raw: Any) -> bool:
+    """Return whether stored route options hold a schedule that runs (data edited
+    by hand may not: such a route notifies at once and has no button)."""
+    try:
+        Schedule.from_dict(raw)
+    except ValueError:
+        return False
+    return True
+
+
 def _digest_buttons(model: str) -> EntityFactory:
     """A "send digest now" button per route with a schedule, on the route's device."""
 
     def factory(entry: SourceConfigEntry) -> Iterator[tuple[str | None, Entity]]:
         for route_id, sub in entry.subentries.items():
-            if sub.data.get(CONF_SCHEDULE):
+            if _valid_schedule(sub.data.get(CONF_SCHEDULE)):
                 device = subentry_device(entry, route_id, sub.title, model)
                 yield route_id, SendDigestButton(entry, route_id, device)
 
