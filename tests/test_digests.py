@@ -254,7 +254,8 @@ async def test_instead_waits_for_the_digest(
     assert texts(started) == []
     await move(hass, freezer, START + timedelta(hours=1))
     [digest] = texts(started)
-    assert digest.startswith("Doors: 3 events since")
+    # "Since" on the reader's (HA's) clock: 07:00 in Berlin is 05:00 UTC.
+    assert digest.startswith("Doors: 3 events since June 1, 2026, 07:00\n")
     assert f"{DEMO_EVENT} × 3" in digest
     # Nothing since: the next day sends nothing.
     await move(hass, freezer, START + timedelta(days=1, hours=1))

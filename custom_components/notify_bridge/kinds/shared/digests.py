@@ -90,7 +90,8 @@ class DigestScheduler:
         self.accumulator = DigestAccumulator(
             load=self._store.async_load,
             save=self._store.async_save,
-            clock=dt_util.utcnow,
+            # HA's local time: a digest's "since" reads as the reader's clock.
+            clock=dt_util.now,
         )
         pipeline.digests = self.accumulator
         self._routes: dict[str, _ScheduledRoute] = {}
