@@ -479,3 +479,70 @@ async def test_removed_route_forgets_its_digest(
     hass.config_entries.async_remove_subentry(source_entry, DEMO_ROUTE_ID)
     await hass.async_block_till_done()
     assert hass_storage[DIGEST_STORE_KEY]["data"]["routes"] == {}
+
+
+async def test_turning_the_schedule_off_notifies_at_once_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    started: RecordingDestination,
+    source_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Off in the edit form: events notify at once; what waited is dropped, not
+    sent by surprise later; the button goes."""
+    await fire(hass, "waiting")
+    # An entity-like id: the form takes notify entity ids only.
+    phone = RecordingDestination()
+    phone.destination_id = "notify.phone"
+    hass.data[DATA_HUB].register_destination(
+        DestinationRuntime(destination=phone, entry_id="tests")
+    )
+    result = await source_entry.start_subentry_reconfigure_flow(hass, DEMO_ROUTE_ID)
+    sub = source_entry.subentries[DEMO_ROUTE_ID]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "name": "Doors",
+            "event_type": sub.data["event_type"],
+            "destinations": ["notify.phone"],
+            "template": "{{ data.message }}",
+            "digest_schedule": {"schedule_kind": "off"},
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert "schedule" not in source_entry.subentries[DEMO_ROUTE_ID].data
+    assert hass_storage[DIGEST_STORE_KEY]["data"]["routes"] == {}
+    await fire(hass, "now")
+    await move(hass, freezer, START + timedelta(days=1, hours=1))
+    assert (texts(started), texts(phone)) == ([], ["now"])
+    registry = er.async_get(hass)
+    assert not registry.async_get_entity_id(
+        "button", DOMAIN, f"{SOURCE_ENTRY_ID}_{DEMO_ROUTE_ID}_send_digest"
+    )
+
+
+async def test_unreadable_store_is_dropped_not_fatal(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    source_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A stored route that is not a digest (edited, truncated) starts afresh."""
+    hass_storage[DIGEST_STORE_KEY] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": DIGEST_STORE_KEY,
+        "data": {"version": 1, "routes": {DEMO_ROUTE_ID: {"period": "garbage"}}},
+    }
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    recorder = RecordingDestination()
+    hass.data[DATA_HUB].register_destination(
+        DestinationRuntime(destination=recorder, entry_id="tests")
+    )
+    assert source_entry.state.value == "loaded"
+    await fire(hass, "one")
+    await move(hass, freezer, START + timedelta(hours=1))
+    assert texts(recorder)[0].startswith("Doors: 1 event since")

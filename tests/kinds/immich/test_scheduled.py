@@ -218,3 +218,27 @@ async def test_route_flow_stores_memories_and_a_schedule(
     shown = result["data_schema"].schema["memories_schedule"].schema.schema
     suggested = {str(k): k.description["suggested_value"] for k in shown}
     assert suggested == {"memories": ["memories_on_this_day"], "memories_at": "07:15"}
+
+
+async def test_memories_survive_a_server_error(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, v3: FakeImmichServer
+) -> None:
+    """The server failing at memory time: nothing sent, nothing raised; the next
+    day's run happens as usual."""
+    freezer.move_to(utc(2026, 6, 1, 7))
+    album = v3.create_album("Cats", 2)
+    route = immich_route(
+        [album],
+        destinations=["recorder"],
+        memories=["memories_random_photo"],
+        memories_at="09:30",
+    )
+    immich_entry(hass, v3, [route])
+    recorder = await start(hass)
+    # v3 lists an album's members through the search API.
+    v3.fail(500, path="/api/search", times=1)
+    await move(hass, freezer, utc(2026, 6, 1, 7, 30))
+    assert recorder.notifications == []
+    await move(hass, freezer, utc(2026, 6, 2, 7, 30))
+    [memory] = recorder.notifications
+    assert memory.message == "A random photo from Cats"

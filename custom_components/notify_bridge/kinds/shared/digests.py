@@ -24,7 +24,9 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
@@ -41,6 +43,7 @@ from ...pipeline.digest import (
 from ...pipeline.engine import Pipeline
 from ...pipeline.models import Destination, DispatchSummary, MediaItem, Notification
 from ...runtime import DigestMedia
+from .entities import digest_button_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -126,12 +129,26 @@ class DigestScheduler:
                 _LOGGER.warning("Route %s: schedule ignored: %s", subentry.title, err)
                 continue
             if config is None:
+                await self._async_unschedule(entry, subentry.subentry_id)
                 continue
             self.accumulator.configure(config)
             self._routes[config.route_id] = _ScheduledRoute(
                 entry, tuple(subentry.data.get(CONF_DESTINATIONS, ())), media
             )
             entry.async_on_unload(partial(self._unconfigure, config.route_id))
+
+    async def _async_unschedule(self, entry: ConfigEntry[Any], route_id: str) -> None:
+        """A route without a schedule (turned off): what it collected is not sent
+        later by surprise, and its button goes (the subentry stays, so Home
+        Assistant would keep it, unavailable)."""
+        if route_id in self.accumulator.known_routes():
+            await self.accumulator.async_forget(route_id)
+        registry = er.async_get(self._hass)
+        unique_id = f"{entry.entry_id}_{digest_button_key(route_id)}"
+        if entity_id := registry.async_get_entity_id(
+            Platform.BUTTON, DOMAIN, unique_id
+        ):
+            registry.async_remove(entity_id)
 
     @callback
     def start_entry(self, entry: ConfigEntry[Any]) -> None:

@@ -341,6 +341,11 @@ class RouteEventEntity(SourceEventEntity):
         self._signal = SIGNAL_ROUTE_EVENT.format(route.route_id)
 
 
+def digest_button_key(route_id: str) -> str:
+    """Return the key (unique id after the entry id) of a route's digest button."""
+    return f"{route_id}_send_digest"
+
+
 class SendDigestButton(SourceEntity, ButtonEntity):
     """Send a scheduled route's digest now (what it collected so far)."""
 
@@ -350,7 +355,7 @@ class SendDigestButton(SourceEntity, ButtonEntity):
         self, entry: SourceConfigEntry, route_id: str, device: DeviceInfo
     ) -> None:
         """Attach to the route's device."""
-        super().__init__(entry, f"{route_id}_send_digest")
+        super().__init__(entry, digest_button_key(route_id))
         self._route_id = route_id
         self._attr_device_info = device
 
