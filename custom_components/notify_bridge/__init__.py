@@ -47,10 +47,14 @@ async def async_setup_entry(
         manufacturer=kind.manufacturer,
         entry_type=dr.DeviceEntryType.SERVICE,
     )
-    runtime = await kind.setup(hass, hass.data[DATA_HUB], entry)
+    hub = hass.data[DATA_HUB]
+    # Before the source starts: an "instead" route's first event goes to its digest.
+    await hub.digests.async_setup_entry(entry, kind.digest_media)
+    runtime = await kind.setup(hass, hub, entry)
     runtime.device_id = device.id
     entry.runtime_data = runtime
     await hass.config_entries.async_forward_entry_setups(entry, kind.platforms)
+    hub.digests.start_entry(entry)
     # Subentries added, edited or removed: rebuild destinations and routes.
     entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
     return True
@@ -67,7 +71,9 @@ async def async_unload_entry(
 async def async_remove_entry(
     hass: HomeAssistant, entry: NotifyBridgeConfigEntry
 ) -> None:
-    """Delete what a removed entry stored (seen-sets, replay ids, file_id caches)."""
+    """Delete what a removed entry stored (seen-sets, replay ids, file_id caches,
+    its routes' digests)."""
+    await hass.data[DATA_HUB].digests.async_forget_entry(entry)
     for key in KINDS[entry.data[CONF_KIND]].store_keys(entry):
         await Store[dict[str, Any]](hass, 1, key).async_remove()
 

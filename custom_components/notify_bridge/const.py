@@ -77,6 +77,7 @@ EVENT_DISPATCHED: Final = "notify_bridge_dispatched"
 # Actions
 SERVICE_SEND: Final = "send"
 SERVICE_PREVIEW_TEMPLATE: Final = "preview_template"
+SERVICE_SEND_DIGEST: Final = "send_digest"
 
 ATTR_DISPATCH_ID: Final = "dispatch_id"
 ATTR_STATUS: Final = "status"

@@ -44,6 +44,7 @@ from .const import (
     WEEKDAYS,
     issue_id,
 )
+from .kinds.shared.digests import DigestScheduler
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
 from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD, OUTBOX_MAX_RETRY_DELAY
@@ -135,10 +136,12 @@ class NotifyBridgeHub:
             ),
         )
         self.pipeline.add_listener(self._on_summary)
+        self.digests = DigestScheduler(hass, self.pipeline)
 
     async def async_load(self) -> None:
-        """Load what waited (quiet hours, outbox) before the last stop."""
+        """Load what waited (quiet hours, outbox, digests) before the last stop."""
         self.policy.restore(await self._store.async_load())
+        await self.digests.async_load()
 
     @callback
     def register_destination(

@@ -21,10 +21,12 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, EntryKind
+from .pipeline.digest import Digest
 from .pipeline.models import (
     BridgeEvent,
     DeliveryResult,
     Destination,
+    DispatchSummary,
     MediaItem,
     MediaType,
     OutputFormat,
@@ -139,8 +141,40 @@ class Poller(Protocol):
         """Poll now."""
 
 
+# The media of a scheduled digest of an entry's route: (entry, digest, limit) → items.
+type DigestMedia = Callable[[Any, Digest, int], Awaitable[tuple[MediaItem, ...]]]
+
+
+class DigestControl(Protocol):
+    """The scheduled digests (kinds/shared/digests.py) as entities and actions see
+    them."""
+
+    def scheduled(self, route_id: str) -> bool:
+        """Return whether a loaded route has a schedule."""
+
+    async def async_setup_entry(
+        self, entry: ConfigEntry[Any], media: DigestMedia | None = None
+    ) -> None:
+        """Configure an entry's scheduled routes until it unloads."""
+
+    def start_entry(self, entry: ConfigEntry[Any]) -> None:
+        """Time an entry's scheduled routes once it is set up."""
+
+    async def async_forget_entry(self, entry: ConfigEntry[Any]) -> None:
+        """Drop the stored digests of a removed entry's routes."""
+
+    async def async_send_now(
+        self, route_id: str, *, respect_quiet_hours: bool = True
+    ) -> list[DispatchSummary]:
+        """Send a route's digest now; one summary per destination (none if empty)."""
+
+
 class BridgeHub(Protocol):
     """The integration-wide hub (hub.py) as kinds and entities use it."""
+
+    @property
+    def digests(self) -> DigestControl:
+        """The scheduled digests of every route."""
 
     @property
     def pipeline(self) -> Pipeline:
@@ -282,6 +316,8 @@ class Kind:
     media_fields: Mapping[str, MediaField] = field(default_factory=dict)
     # The poller behind the `refresh` action (None: the entry does not poll).
     poller: Callable[[Any], Poller | None] = lambda _entry: None
+    # The media of a scheduled route's digest (None: the references the events had).
+    digest_media: DigestMedia | None = None
 
     @property
     def platforms(self) -> tuple[Platform, ...]:

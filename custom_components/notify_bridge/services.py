@@ -13,7 +13,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 import voluptuous as vol
 
 from .catalog import KINDS
@@ -26,6 +26,7 @@ from .const import (
     SERVICE_FLUSH_DEFERRED,
     SERVICE_PREVIEW_TEMPLATE,
     SERVICE_SEND,
+    SERVICE_SEND_DIGEST,
 )
 from .kinds.shared.entities import raise_if_lost
 from .pipeline.models import (
@@ -54,6 +55,10 @@ ATTR_DELIVERED = "delivered"
 ATTR_TEMPLATE = "template"
 ATTR_CONTEXT = "context"
 ATTR_FORMAT = "format"
+ATTR_ROUTE = "route"
+ATTR_NOW = "now"
+ATTR_SENT = "sent"
+ATTR_SUMMARIES = "summaries"
 
 # Used by preview_template when no context is given, so a template can be tried at once.
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -110,6 +115,14 @@ SEND_SCHEMA = vol.Schema(
     }
 )
 
+SEND_DIGEST_SCHEMA = vol.Schema(
+    {
+        # A route's subentry id, or the entity id of one of its entities.
+        vol.Required(ATTR_ROUTE): cv.string,
+        vol.Optional(ATTR_NOW, default=False): cv.boolean,
+    }
+)
+
 FLUSH_SCHEMA = vol.Schema({vol.Optional(ATTR_ENTITY_ID): cv.entity_ids})
 
 PREVIEW_SCHEMA = vol.Schema(
@@ -140,6 +153,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_FLUSH_DEFERRED,
         _async_flush_deferred,
         schema=FLUSH_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SEND_DIGEST,
+        _async_send_digest,
+        schema=SEND_DIGEST_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
@@ -286,6 +306,42 @@ async def _async_flush_deferred(call: ServiceCall) -> ServiceResponse:
         destination_ids, force=True
     )
     return {ATTR_DELIVERED: delivered}
+
+
+def _scheduled_route(hass: HomeAssistant, route: str) -> str:
+    """Return the subentry id of a scheduled route named by its id or an entity."""
+    digests = hass.data[DATA_HUB].digests
+    if digests.scheduled(route):
+        return route
+    entity = er.async_get(hass).async_get(route)
+    if (
+        entity is not None
+        and entity.platform == DOMAIN
+        and entity.config_subentry_id is not None
+        and digests.scheduled(entity.config_subentry_id)
+    ):
+        return entity.config_subentry_id
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_a_scheduled_route",
+        translation_placeholders={"route": route},
+    )
+
+
+async def _async_send_digest(call: ServiceCall) -> ServiceResponse:
+    """Send a scheduled route's digest now; `now` also during quiet hours."""
+    hass = call.hass
+    route_id = _scheduled_route(hass, call.data[ATTR_ROUTE])
+    summaries = await hass.data[DATA_HUB].digests.async_send_now(
+        route_id, respect_quiet_hours=not call.data[ATTR_NOW]
+    )
+    if not call.return_response:
+        for summary in summaries:
+            raise_if_lost(summary)
+    return {
+        ATTR_SENT: len(summaries),
+        ATTR_SUMMARIES: [summary.as_dict() for summary in summaries],
+    }
 
 
 async def _async_preview_template(call: ServiceCall) -> ServiceResponse:

@@ -297,6 +297,10 @@ class DigestAccumulator:
             if self._states.pop(route_id, None) is not None:
                 await self._persist(self._mark_changed())
 
+    def known_routes(self) -> frozenset[str]:
+        """Return every route with stored state (configured or not)."""
+        return frozenset(self._states)
+
     def config(self, route_id: str) -> DigestConfig | None:
         """Return a route's digest config, if it has a schedule."""
         return self._configs.get(route_id)

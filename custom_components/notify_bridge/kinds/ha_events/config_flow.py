@@ -27,7 +27,12 @@ from ...const import (
     EntryKind,
 )
 from ...pipeline.render import TemplateError, validate_template
-from ..shared.flows import SubentryFormFlow, route_policy_fields, single_instance_step
+from ..shared.flows import (
+    SubentryFormFlow,
+    route_policy_fields,
+    single_instance_step,
+    validate_schedule,
+)
 from .listener import OWN_EVENTS
 
 TITLE = "Home Assistant events"
@@ -86,4 +91,4 @@ class EventRouteFlow(SubentryFormFlow):
                 validate_template(user_input.get(field) or "")
             except TemplateError:
                 return {field: "invalid_template"}
-        return {}
+        return validate_schedule(user_input)

@@ -14,6 +14,7 @@ from .coordinator import store_key
 from .entities import ROUTE_MODEL, route_entities
 from .repairs import AlbumDeletedRepairFlow
 from .route_flow import AlbumRouteFlow
+from .scheduled import async_digest_media
 from .setup import async_setup_immich
 
 KIND = Kind(
@@ -45,4 +46,5 @@ KIND = Kind(
         )
     },
     poller=lambda entry: entry.runtime_data.coordinator,
+    digest_media=async_digest_media,
 )

@@ -300,6 +300,12 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
             self.hass, self._async_deliver(events), f"{DOMAIN} immich delivery"
         )
 
+    def _digest_only(self, route: RouteConfig) -> bool:
+        """Return whether a route's events only go into its digest, whose media are
+        fetched when it is sent (not now, for nothing)."""
+        digests = self._hub.pipeline.digests
+        return digests is not None and digests.replaces_immediate(route.route_id)
+
     async def _async_started(self, hass: HomeAssistant) -> None:
         held, self._held = self._held, []
         self._schedule_delivery(held)
@@ -314,7 +320,11 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
                     selected = route.select(event)
                     if selected is None:
                         continue
-                    media = await fetcher.async_for_route(route, selected.assets)
+                    media = (
+                        ()
+                        if self._digest_only(route)
+                        else await fetcher.async_for_route(route, selected.assets)
+                    )
                     self._sink(route_event(selected, route, entry_id, media))
         if fetcher.auth_failed:
             self.config_entry.async_start_reauth(self.hass)

@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_NAME, Platform
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -24,29 +25,39 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
+    TimeSelector,
 )
 import voluptuous as vol
 
 from ...const import CONF_DESTINATIONS, CONF_EVENTS, CONF_TITLE_TEMPLATE, DOMAIN
 from ...pipeline.render import TemplateError, validate_template
+from ...pipeline.schedule import parse_clock
 from ...sources.immich.client import AlbumSummary, ImmichAuthError, ImmichError
 from ...sources.immich.events import WatchEventType
+from ...sources.immich.memories import MemoryKind
 from ...sources.immich.routes import (
     CONF_ALBUMS,
     CONF_ASSET_TYPES,
     CONF_FAVORITES_ONLY,
     CONF_MAX_MEDIA,
     CONF_MEDIA,
+    CONF_MEMORIES,
+    CONF_MEMORIES_AT,
     CONF_PEOPLE,
     DEFAULT_COALESCE_SECONDS,
     DEFAULT_MAX_MEDIA,
+    DEFAULT_MEMORIES_AT,
     DEFAULT_TEMPLATES,
     FILTERABLE_TYPES,
     MAX_MEDIA_LIMIT,
     MediaPolicy,
     template_key,
 )
-from ..shared.flows import route_policy_fields
+from ..shared.flows import (
+    route_policy_fields,
+    schedule_form_values,
+    validate_schedule,
+)
 from .client_factory import make_client
 from .setup import ImmichRuntime
 
@@ -77,6 +88,59 @@ def album_options(
         if album_id not in known
     )
     return options
+
+
+# The collapsed form section of a route's memories.
+MEMORIES_SECTION = "memories_schedule"
+
+
+def memories_fields() -> dict[vol.Marker, Any]:
+    """Return the memories section: which memories, at which local time."""
+    return {
+        vol.Optional(MEMORIES_SECTION, default=dict): section(
+            vol.Schema(
+                {
+                    vol.Optional(CONF_MEMORIES, default=list): _multi_select(
+                        [kind.value for kind in MemoryKind], "immich_memories"
+                    ),
+                    vol.Optional(
+                        CONF_MEMORIES_AT, default=DEFAULT_MEMORIES_AT
+                    ): TimeSelector(),
+                }
+            ),
+            {"collapsed": True},
+        )
+    }
+
+
+def validate_memories(user_input: dict[str, Any]) -> dict[str, str]:
+    """Turn the memories section into stored options (none when none is picked)."""
+    values = user_input.get(MEMORIES_SECTION) or {}
+    kinds = [k for k in values.get(CONF_MEMORIES) or () if k in set(MemoryKind)]
+    at = str(values.get(CONF_MEMORIES_AT) or DEFAULT_MEMORIES_AT)[:5]
+    try:
+        parse_clock(at)
+    except ValueError:
+        return {CONF_MEMORIES_AT: "invalid_memories_at"}
+    user_input.pop(MEMORIES_SECTION, None)
+    user_input.pop(CONF_MEMORIES, None)
+    user_input.pop(CONF_MEMORIES_AT, None)
+    if kinds:
+        user_input[CONF_MEMORIES] = kinds
+        user_input[CONF_MEMORIES_AT] = at
+    return {}
+
+
+def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a stored route as its edit form shows it (sections filled in)."""
+    return {
+        **data,
+        **schedule_form_values(data),
+        MEMORIES_SECTION: {
+            CONF_MEMORIES: list(data.get(CONF_MEMORIES, ())),
+            CONF_MEMORIES_AT: data.get(CONF_MEMORIES_AT, DEFAULT_MEMORIES_AT),
+        },
+    }
 
 
 def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
@@ -122,6 +186,7 @@ def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
         )
     schema[vol.Optional(CONF_TITLE_TEMPLATE)] = TextSelector()
     schema.update(route_policy_fields(default_coalesce=DEFAULT_COALESCE_SECONDS))
+    schema.update(memories_fields())
     return vol.Schema(schema)
 
 
@@ -143,7 +208,8 @@ def validate_route(user_input: dict[str, Any]) -> dict[str, str]:
             validate_template(user_input.get(field) or "")
         except TemplateError:
             return {field: "invalid_template"}
-    return {}
+    # Last: on success they replace their sections with the stored keys.
+    return validate_schedule(user_input) or validate_memories(user_input)
 
 
 class AlbumRouteFlow(ConfigSubentryFlow):
@@ -200,7 +266,10 @@ class AlbumRouteFlow(ConfigSubentryFlow):
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, title=name, data=user_input
                 )
-        current = user_input or {CONF_NAME: subentry.title, **subentry.data}
+        current = user_input or {
+            CONF_NAME: subentry.title,
+            **form_values(subentry.data),
+        }
         return self._form(
             "reconfigure",
             current,

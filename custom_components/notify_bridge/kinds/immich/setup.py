@@ -24,6 +24,7 @@ from ...sources.immich.diff import AlbumWatcher
 from ...sources.immich.routes import RouteConfig, watched_albums
 from .client_factory import make_client
 from .coordinator import STORE_VERSION, ImmichCoordinator, parse_state, store_key
+from .scheduled import MemoryTimers
 
 
 @dataclass(slots=True, kw_only=True)
@@ -115,4 +116,5 @@ async def async_setup_immich(
     entry.async_on_unload(coordinator.async_add_listener(update_problem))
     entry.async_on_unload(coordinator.async_flush)
     await coordinator.async_config_entry_first_refresh()
+    MemoryTimers(hass, hub, entry, coordinator).start()
     return runtime

@@ -43,6 +43,7 @@ from ...const import (
     SIGNAL_SOURCE_UPDATED,
     TEST_MESSAGE,
 )
+from ...pipeline.digest import CONF_SCHEDULE
 from ...pipeline.models import (
     BridgeEvent,
     DispatchSummary,
@@ -50,6 +51,7 @@ from ...pipeline.models import (
     OutputFormat,
     Route,
 )
+from ...pipeline.schedule import Schedule
 from ...runtime import (
     DATA_HUB,
     BridgeHub,
@@ -339,6 +341,61 @@ class RouteEventEntity(SourceEventEntity):
         self._signal = SIGNAL_ROUTE_EVENT.format(route.route_id)
 
 
+def digest_button_key(route_id: str) -> str:
+    """Return the key (unique id after the entry id) of a route's digest button."""
+    return f"{route_id}_send_digest"
+
+
+class SendDigestButton(SourceEntity, ButtonEntity):
+    """Send a scheduled route's digest now (what it collected so far)."""
+
+    _attr_translation_key = "send_digest"
+
+    def __init__(
+        self, entry: SourceConfigEntry, route_id: str, device: DeviceInfo
+    ) -> None:
+        """Attach to the route's device."""
+        super().__init__(entry, digest_button_key(route_id))
+        self._route_id = route_id
+        self._attr_device_info = device
+
+    async def async_press(self) -> None:
+        """Send now, also during quiet hours; a failure is shown to whoever pressed."""
+        digests = self.hass.data[DATA_HUB].digests
+        if not digests.scheduled(self._route_id):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_scheduled_route",
+                translation_placeholders={"route": self._route_id},
+            )
+        for summary in await digests.async_send_now(
+            self._route_id, respect_quiet_hours=False
+        ):
+            raise_if_lost(summary)
+
+
+def _valid_schedule(raw: Any) -> bool:
+    """Return whether stored route options hold a schedule that runs (data edited
+    by hand may not: such a route notifies at once and has no button)."""
+    try:
+        Schedule.from_dict(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _digest_buttons(model: str) -> EntityFactory:
+    """A "send digest now" button per route with a schedule, on the route's device."""
+
+    def factory(entry: SourceConfigEntry) -> Iterator[tuple[str | None, Entity]]:
+        for route_id, sub in entry.subentries.items():
+            if _valid_schedule(sub.data.get(CONF_SCHEDULE)):
+                device = subentry_device(entry, route_id, sub.title, model)
+                yield route_id, SendDigestButton(entry, route_id, device)
+
+    return factory
+
+
 def _route_events(known: tuple[str, ...], model: str) -> EntityFactory:
     def factory(entry: SourceConfigEntry) -> Iterator[tuple[str | None, Entity]]:
         routes = {route.route_id: route for route in entry.runtime_data.routes}
@@ -381,15 +438,17 @@ def source_entities(
     extra: Mapping[Platform, EntityFactory] | None = None,
 ) -> dict[Platform, EntityFactory]:
     """Return the entities of a source: its event entity and one per route (on the
-    route's device), a problem sensor when the source has a connection that can
-    fail, and the kind's own (`extra`)."""
+    route's device), a "send digest now" button per scheduled route, a problem
+    sensor when the source has a connection that can fail, and the kind's own
+    (`extra`)."""
     known = tuple(event_types)
     per_route = _route_events(known, route_model)
     factories: dict[Platform, EntityFactory] = {
         Platform.EVENT: lambda entry: [
             (None, SourceEventEntity(entry, known)),
             *per_route(entry),
-        ]
+        ],
+        Platform.BUTTON: _digest_buttons(route_model),
     }
     if problem:
         factories[Platform.BINARY_SENSOR] = lambda entry: (

@@ -13,6 +13,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_NAME
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -36,8 +37,41 @@ from ...const import (
     CONF_QUIET_WEEKDAYS,
     WEEKDAYS,
 )
+from ...pipeline.digest import (
+    CONF_DIGEST_MEDIA,
+    CONF_DIGEST_MODE,
+    CONF_SCHEDULE,
+    CONF_SEND_EMPTY,
+    DEFAULT_DIGEST_MEDIA,
+    MAX_DIGEST_MEDIA,
+    DigestMode,
+)
 from ...pipeline.limits import MAX_PENDING_PER_DESTINATION
 from ...pipeline.policy import QuietMode
+from ...pipeline.schedule import (
+    MAX_INTERVAL_HOURS,
+    MIN_INTERVAL_HOURS,
+    Schedule,
+    ScheduleKind,
+)
+
+# The collapsed form section of a route's schedule, and its fields (the stored form
+# is `CONF_SCHEDULE` = `Schedule.to_dict()` and the digest keys beside it).
+SCHEDULE_SECTION = "digest_schedule"
+CONF_SCHEDULE_KIND = "schedule_kind"
+CONF_SCHEDULE_AT = "schedule_at"
+CONF_SCHEDULE_WEEKDAYS = "schedule_weekdays"
+CONF_SCHEDULE_HOURS = "schedule_hours"
+SCHEDULE_OFF = "off"
+DEFAULT_SCHEDULE_AT = "08:00"
+DEFAULT_SCHEDULE_HOURS = 24
+_DIGEST_KEYS = (CONF_SCHEDULE, CONF_DIGEST_MODE, CONF_DIGEST_MEDIA, CONF_SEND_EMPTY)
+# What a schedule the section cannot make says, at the field to fix.
+_SCHEDULE_ERRORS = {
+    CONF_SCHEDULE_AT: "invalid_schedule_at",
+    CONF_SCHEDULE_WEEKDAYS: "no_schedule_weekdays",
+    CONF_SCHEDULE_HOURS: "invalid_schedule_hours",
+}
 
 
 def async_update_and_finish(
@@ -114,6 +148,135 @@ def route_policy_fields(default_coalesce: int = 0) -> dict[vol.Marker, Any]:
             )
         ),
         vol.Optional(CONF_DIGEST, default=True): BooleanSelector(),
+        vol.Optional(SCHEDULE_SECTION, default=dict): section(
+            schedule_schema(), {"collapsed": True}
+        ),
+    }
+
+
+def schedule_schema() -> vol.Schema:
+    """Return the fields of a route's schedule: when, and what the digest holds."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_SCHEDULE_KIND, default=SCHEDULE_OFF): SelectSelector(
+                SelectSelectorConfig(
+                    options=[SCHEDULE_OFF, *(kind.value for kind in ScheduleKind)],
+                    translation_key=CONF_SCHEDULE_KIND,
+                )
+            ),
+            vol.Optional(CONF_SCHEDULE_AT, default=DEFAULT_SCHEDULE_AT): TimeSelector(),
+            vol.Optional(CONF_SCHEDULE_WEEKDAYS, default=list): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(WEEKDAYS),
+                    multiple=True,
+                    translation_key=CONF_QUIET_WEEKDAYS,
+                )
+            ),
+            vol.Optional(
+                CONF_SCHEDULE_HOURS, default=DEFAULT_SCHEDULE_HOURS
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_INTERVAL_HOURS,
+                    max=MAX_INTERVAL_HOURS,
+                    step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="h",
+                )
+            ),
+            vol.Optional(
+                CONF_DIGEST_MODE, default=DigestMode.INSTEAD.value
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[mode.value for mode in DigestMode],
+                    translation_key=CONF_DIGEST_MODE,
+                )
+            ),
+            vol.Optional(CONF_DIGEST_MEDIA, default=DEFAULT_DIGEST_MEDIA): (
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=MAX_DIGEST_MEDIA, step=1, mode=NumberSelectorMode.BOX
+                    )
+                )
+            ),
+            vol.Optional(CONF_SEND_EMPTY, default=False): BooleanSelector(),
+        }
+    )
+
+
+def _stored_schedule(values: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """Return the stored form of the section's schedule, and the field a
+    malformed one is reported at."""
+    kind = values.get(CONF_SCHEDULE_KIND)
+    if kind == ScheduleKind.INTERVAL:
+        return {"kind": kind, "hours": _as_int(values.get(CONF_SCHEDULE_HOURS))}, (
+            CONF_SCHEDULE_HOURS
+        )
+    stored: dict[str, Any] = {"kind": kind, "at": str(values.get(CONF_SCHEDULE_AT))[:5]}
+    if kind != ScheduleKind.WEEKLY:
+        return stored, CONF_SCHEDULE_AT
+    days = values.get(CONF_SCHEDULE_WEEKDAYS) or []
+    stored["weekdays"] = sorted({WEEKDAYS.index(d) for d in days if d in WEEKDAYS})
+    return stored, CONF_SCHEDULE_WEEKDAYS if not days else CONF_SCHEDULE_AT
+
+
+def _as_int(value: Any) -> int | None:
+    """Return a whole number typed in a number field (which gives floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def validate_schedule(user_input: dict[str, Any]) -> dict[str, str]:
+    """Turn the schedule section into the stored route options; return errors.
+
+    Call it last in a route's validation: on success the section is replaced by the
+    stored keys (none when the schedule is off); on an error it stays as typed.
+    """
+    values = user_input.get(SCHEDULE_SECTION) or {}
+    if values.get(CONF_SCHEDULE_KIND, SCHEDULE_OFF) == SCHEDULE_OFF:
+        stored: dict[str, Any] = {}
+    else:
+        schedule, field = _stored_schedule(values)
+        try:
+            Schedule.from_dict(schedule)
+        except ValueError:
+            return {field: _SCHEDULE_ERRORS[field]}
+        media = _as_int(values.get(CONF_DIGEST_MEDIA, DEFAULT_DIGEST_MEDIA))
+        if media is None or not 0 <= media <= MAX_DIGEST_MEDIA:
+            return {CONF_DIGEST_MEDIA: "invalid_digest_max_media"}
+        stored = {
+            CONF_SCHEDULE: schedule,
+            CONF_DIGEST_MODE: DigestMode(
+                values.get(CONF_DIGEST_MODE, DigestMode.INSTEAD)
+            ).value,
+            CONF_DIGEST_MEDIA: media,
+            CONF_SEND_EMPTY: bool(values.get(CONF_SEND_EMPTY, False)),
+        }
+    user_input.pop(SCHEDULE_SECTION, None)
+    for key in _DIGEST_KEYS:
+        user_input.pop(key, None)
+    user_input.update(stored)
+    return {}
+
+
+def schedule_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the schedule section as a stored route shows it in its edit form."""
+    raw = data.get(CONF_SCHEDULE)
+    if not isinstance(raw, Mapping):
+        return {}
+    weekdays = raw.get("weekdays") or []
+    return {
+        SCHEDULE_SECTION: {
+            CONF_SCHEDULE_KIND: raw.get("kind", SCHEDULE_OFF),
+            CONF_SCHEDULE_AT: raw.get("at", DEFAULT_SCHEDULE_AT),
+            CONF_SCHEDULE_WEEKDAYS: [
+                WEEKDAYS[d] for d in weekdays if isinstance(d, int) and 0 <= d < 7
+            ],
+            CONF_SCHEDULE_HOURS: raw.get("hours", DEFAULT_SCHEDULE_HOURS),
+            CONF_DIGEST_MODE: data.get(CONF_DIGEST_MODE, DigestMode.INSTEAD.value),
+            CONF_DIGEST_MEDIA: data.get(CONF_DIGEST_MEDIA, DEFAULT_DIGEST_MEDIA),
+            CONF_SEND_EMPTY: data.get(CONF_SEND_EMPTY, False),
+        }
     }
 
 
@@ -201,7 +364,11 @@ class SubentryFormFlow(ConfigSubentryFlow):
                     data=user_input,
                     unique_id=unique_id,
                 )
-        current = user_input or {CONF_NAME: subentry.title, **subentry.data}
+        current = user_input or {
+            CONF_NAME: subentry.title,
+            **subentry.data,
+            **schedule_form_values(subentry.data),
+        }
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(

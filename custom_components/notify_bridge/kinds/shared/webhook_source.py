@@ -62,7 +62,12 @@ from ...sources.ingress import (
     async_receive,
 )
 from ...sources.replay import ReplayGuard
-from .flows import SubentryFormFlow, async_update_and_finish, route_policy_fields
+from .flows import (
+    SubentryFormFlow,
+    async_update_and_finish,
+    route_policy_fields,
+    validate_schedule,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -561,4 +566,4 @@ class WebhookRouteFlow(SubentryFormFlow):
             except TemplateError:
                 return {key: "invalid_template"}
             user_input[key] = text
-        return {}
+        return validate_schedule(user_input)

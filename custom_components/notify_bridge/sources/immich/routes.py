@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import time
 from enum import StrEnum
 from typing import Any
 
@@ -19,8 +20,10 @@ from ...const import (
     CONF_TITLE_TEMPLATE,
 )
 from ...pipeline.models import Route, freeze, route_policy
+from ...pipeline.schedule import Schedule, parse_clock
 from .client import AssetDetails, AssetType, MediaVariant
 from .events import WatchEvent, WatchEventType
+from .memories import MemoryKind
 
 CONF_ALBUMS = "albums"
 CONF_FAVORITES_ONLY = "favorites_only"
@@ -28,6 +31,10 @@ CONF_ASSET_TYPES = "asset_types"
 CONF_PEOPLE = "people"
 CONF_MEDIA = "media"
 CONF_MAX_MEDIA = "max_media"
+# Memories a route sends every day at a local time: MemoryKind values, "HH:MM".
+CONF_MEMORIES = "memories"
+CONF_MEMORIES_AT = "memories_at"
+DEFAULT_MEMORIES_AT = "09:00"
 TEMPLATE_PREFIX = "template_"
 # The key every route-specific event carries, and the router matches on.
 ROUTE_KEY = "route"
@@ -102,6 +109,9 @@ class RouteConfig:
     max_media: int = DEFAULT_MAX_MEDIA
     # Delivery policy of the route (coalescing window, digest); Route keywords.
     policy: Mapping[str, Any] = field(default_factory=lambda: freeze(None))
+    # What memories it sends, and at which local time (None: none).
+    memories: frozenset[MemoryKind] = frozenset()
+    memories_at: time | None = None
 
     @classmethod
     def from_data(
@@ -141,7 +151,19 @@ class RouteConfig:
             media=_media_policy(data.get(CONF_MEDIA)),
             max_media=_bounded_int(data.get(CONF_MAX_MEDIA), DEFAULT_MAX_MEDIA),
             policy=freeze(immich_route_policy(data)),
+            memories=frozenset(
+                MemoryKind(value)
+                for value in data.get(CONF_MEMORIES, ())
+                if value in MemoryKind.__members__.values()
+            ),
+            memories_at=_clock(data.get(CONF_MEMORIES_AT)),
         )
+
+    def memory_schedule(self) -> Schedule | None:
+        """Return when the route's memories go out (daily), or None."""
+        if not self.memories or self.memories_at is None:
+            return None
+        return Schedule.daily(self.memories_at)
 
     def pipeline_routes(self) -> tuple[Route, ...]:
         """Return one pipeline route per event type; each matches this route only."""
@@ -209,6 +231,13 @@ def immich_route_policy(data: Mapping[str, Any]) -> dict[str, Any]:
 def watched_albums(routes: Iterable[RouteConfig]) -> frozenset[str]:
     """Return every album some route watches."""
     return frozenset(album for route in routes for album in route.albums)
+
+
+def _clock(value: Any) -> time | None:
+    try:
+        return parse_clock(value)
+    except ValueError:
+        return None
 
 
 def _media_policy(value: Any) -> MediaPolicy:
