@@ -135,6 +135,13 @@ class BridgeHub(Protocol):
     def policy(self) -> DeliveryPolicy:
         """Quiet hours, outbox and backlog of every destination."""
 
+    @property
+    def destinations(self) -> dict[str, DestinationRuntime]:
+        """The loaded destinations by destination id."""
+
+    def sent_messages(self, dispatch_id: str) -> Mapping[str, tuple[int, ...]] | None:
+        """Message ids per destination a recent dispatch sent (None: not known)."""
+
     def register_destination(
         self, runtime: DestinationRuntime, options: Mapping[str, Any] | None = None
     ) -> CALLBACK_TYPE:
