@@ -218,7 +218,9 @@ class NotifyBridgeHub:
 
     @callback
     def _remember_sent(self, summary: DispatchSummary) -> None:
-        sent = {r.destination_id: r.message_ids for r in summary.results if r.message_ids}
+        sent = {
+            r.destination_id: r.message_ids for r in summary.results if r.message_ids
+        }
         if not sent:
             return
         self._sent[summary.dispatch_id] = sent

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         ConfigFlow,
         ConfigFlowResult,
         ConfigSubentryFlow,
+        OptionsFlow,
     )
     from homeassistant.helpers.entity import Entity
     from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -223,6 +224,13 @@ type MediaFetch = Callable[
 ]
 
 
+# Edits (new text) or deletes (None) the messages a dispatch sent, given as message
+# ids per destination of the entry; returns one outcome dict per message.
+type MessageAction = Callable[
+    [Any, Mapping[str, tuple[int, ...]], str | None], Awaitable[list[dict[str, Any]]]
+]
+
+
 @dataclass(frozen=True, slots=True)
 class EntrySteps:
     """The entry flow of a kind, as a table (HA's standard step ids)."""
@@ -274,6 +282,10 @@ class Kind:
     media_fields: Mapping[str, MediaField] = field(default_factory=dict)
     # The poller behind the `refresh` action (None: the entry does not poll).
     poller: Callable[[Any], DataUpdateCoordinator[Any] | None] = lambda _entry: None
+    # The entry's options flow (None: the kind has no options).
+    options_flow: type[OptionsFlow] | None = None
+    # Edit and delete sent messages (the `edit`/`delete` actions); None: cannot.
+    message_action: MessageAction | None = None
 
     @property
     def platforms(self) -> tuple[Platform, ...]:

@@ -135,7 +135,7 @@ class TelegramInbound:
         self.bot = bot
         self.mode = updates_mode(entry.options)
         self.store = UpdatesStore(hass, entry.unique_id or entry.entry_id)
-        self.caller: BotCaller = _paced_caller(bot)
+        self.caller: BotCaller = paced_caller(bot)
         self.router = InboundRouter(
             bot.bot,
             _inbound_config(hass, entry),
@@ -204,12 +204,15 @@ class TelegramInbound:
         try:
             await async_set_webhook(self.bot.bot, url, self.caller, secret=secret)
         except TelegramSendError as err:
-            _LOGGER.warning("Telegram setWebhook for %s failed: %s", self.entry.title, err)
+            _LOGGER.warning(
+                "Telegram setWebhook for %s failed: %s", self.entry.title, err
+            )
 
     async def _async_handle_webhook(
         self, hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        assert self.webhook is not None
+        if self.webhook is None:  # unregistered before it is cleared
+            return web.Response(status=404)
         result = await self.webhook.async_handle(request)
         return result.to_response()
 
@@ -266,7 +269,7 @@ class TelegramInbound:
         }
 
 
-def _paced_caller(bot: TelegramBot) -> BotCaller:
+def paced_caller(bot: TelegramBot) -> BotCaller:
     """Replies, callback answers, edits share the delivery pacing and 429 handling."""
 
     async def call(chat_id: int | str | None, make: Any) -> Any:
@@ -292,4 +295,3 @@ def _inbound_config(hass: HomeAssistant, entry: ConfigEntry[Any]) -> InboundConf
         commands_per_window=commands_per_minute(entry.options),
         default_language=hass.config.language,
     )
-

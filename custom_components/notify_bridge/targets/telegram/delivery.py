@@ -291,7 +291,10 @@ class _Delivery(MediaSending):
         try:
             message = await self.call(
                 lambda common: bot.send_message(
-                    text=chunk, parse_mode=self.parse_mode, reply_markup=markup, **common
+                    text=chunk,
+                    parse_mode=self.parse_mode,
+                    reply_markup=markup,
+                    **common,
                 )
             )
         except TelegramSendError as err:
