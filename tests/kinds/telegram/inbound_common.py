@@ -15,12 +15,14 @@ from tests.fakes.telegram_server import FakeTelegramServer
 STRANGER = 999
 
 
-async def wait_for(
-    hass: HomeAssistant, condition: Callable[[], Any], timeout: float = 5.0
-) -> None:
-    """Let the loop run (real sockets) until `condition` holds."""
-    async with asyncio.timeout(timeout):
-        while not condition():
+WAIT_SECONDS = 5.0
+
+
+async def wait_for(hass: HomeAssistant, condition: Callable[[], Any]) -> None:
+    """Let the loop run (real sockets to the fake) until `condition` holds."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        # The fake's state changes on its own sockets: no event to wait on.
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     await hass.async_block_till_done()
 

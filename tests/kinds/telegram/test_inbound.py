@@ -287,3 +287,43 @@ async def test_offset_across_restart(
     await wait_for(hass, lambda: len(fired) == 2)
     await wait_for(hass, lambda: server.long_polling)
     assert [e.data["command"] for e in fired] == ["one", "two"]
+
+
+@pytest.mark.usefixtures("setup_telegram")
+async def test_mute_survives_a_restart(
+    hass: HomeAssistant, server: FakeTelegramServer, tg_entry: MockConfigEntry
+) -> None:
+    """/mute holds across a reload; /unmute afterwards delivers what was held."""
+    await _started(hass, server)
+    server.push_message(ANN, "/mute 2h")
+    await wait_for(hass, lambda: replies_to(server, ANN))
+    assert await hass.config_entries.async_reload(tg_entry.entry_id)
+    await wait_for(hass, lambda: server.long_polling)
+    await hass.services.async_call(
+        DOMAIN, "send", {"entity_id": PRIVATE_ENTITY, "message": "kept"}, blocking=True
+    )
+    assert "kept" not in replies_to(server, ANN)
+    server.push_message(ANN, "/unmute")
+    await wait_for(
+        hass, lambda: any(r.startswith("Unmuted") for r in replies_to(server, ANN))
+    )
+    assert "kept" in replies_to(server, ANN)
+    assert any(r.startswith("Unmuted; 1") for r in replies_to(server, ANN))
+
+
+@pytest.mark.parametrize(
+    "tg_entry_options", [{"receive_updates": "polling", "allowed_user_ids": [555]}]
+)
+@pytest.mark.usefixtures("setup_telegram")
+async def test_listed_user_outside_destinations(
+    hass: HomeAssistant, server: FakeTelegramServer
+) -> None:
+    """A listed user's private chat: events without a destination; /latest refused."""
+    await _started(hass, server)
+    fired = capture(hass, EVENT_COMMAND)
+    server.push_message(555, "/garage")
+    server.push_message(555, "/latest")
+    await wait_for(hass, lambda: fired and replies_to(server, 555))
+    assert fired[0].data["destination_id"] is None
+    assert fired[0].data["entity_id"] is None
+    assert replies_to(server, 555) == ["This chat is not a destination of this bot."]

@@ -36,7 +36,7 @@ def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
         "text": text,
     }
     if text.startswith("/"):
-        length = len(text.split()[0])
+        length = len(text.split(maxsplit=1)[0])
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
     return {"update_id": update_id, "message": message}
 
@@ -123,7 +123,9 @@ async def test_webhook_stranger_and_builtin(
     headers = {SECRET_HEADER: server.webhook_secret or "", **JSON}
     for update_id, chat, text in ((1, STRANGER, "/garage"), (2, ANN, "/help")):
         response = await client.post(
-            _path(server), data=json.dumps(update(update_id, chat, text)), headers=headers
+            _path(server),
+            data=json.dumps(update(update_id, chat, text)),
+            headers=headers,
         )
         assert response.status == ACCEPTED
     await hass.async_block_till_done()

@@ -31,6 +31,11 @@ KIND = Kind(
         updates_store_key(entry.unique_id or entry.entry_id),
     ],
     output_format=lambda _options: OutputFormat.HTML,
+    diagnostics=lambda entry: {
+        "inbound": entry.runtime_data.inbound.diagnostics()
+        if entry.runtime_data.inbound
+        else None
+    },
     options_flow=TelegramOptionsFlow,
     message_action=async_message_action,
 )

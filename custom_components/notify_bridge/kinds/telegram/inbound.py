@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 import logging
 import secrets
 from typing import Any, Final
@@ -131,6 +132,7 @@ class TelegramInbound:
     ) -> None:
         """Prepare the router for the entry's chats; `async_start` starts receiving."""
         self.hass = hass
+        self.hub = hub
         self.entry = entry
         self.bot = bot
         self.mode = updates_mode(entry.options)
@@ -139,7 +141,7 @@ class TelegramInbound:
         self.router = InboundRouter(
             bot.bot,
             _inbound_config(hass, entry),
-            HubBridgeStatus(hass, hub, log),
+            HubBridgeStatus(hass, hub, log, self._async_save_mute),
             self._on_event,
             caller=self.caller,
             tz=dt_util.get_default_time_zone(),
@@ -151,6 +153,7 @@ class TelegramInbound:
     async def async_start(self) -> None:
         """Start the entry's mode; an earlier mode's consumer is gone after this."""
         await self.store.async_load()
+        self._restore_mutes()
         if self.mode is UpdatesMode.POLLING:
             # Deletes a webhook first (set by the webhook mode, or elsewhere).
             self.poller = UpdatePoller(
@@ -174,6 +177,34 @@ class TelegramInbound:
         if self.webhook_id is not None:
             webhook.async_unregister(self.hass, self.webhook_id)
             self.webhook_id = None
+
+    def _restore_mutes(self) -> None:
+        """Mute again what /mute held before a restart (until its time passes).
+
+        With receiving off nobody could /unmute: those mutes end now.
+        """
+        stored = self.store.data.get("muted")
+        mutes = stored if isinstance(stored, dict) else {}
+        now = dt_util.utcnow()
+        for dest_id, value in list(mutes.items()):
+            until = dt_util.parse_datetime(value) if isinstance(value, str) else None
+            keep = (
+                until is not None
+                and until > now
+                and dest_id in self.entry.subentries
+                and self.mode is not UpdatesMode.OFF
+            )
+            self.hub.policy.set_muted_until(dest_id, until if keep else None)
+            if not keep:
+                del mutes[dest_id]
+
+    async def _async_save_mute(self, dest_id: str, until: datetime | None) -> None:
+        mutes = self.store.data.setdefault("muted", {})
+        if until is None:
+            mutes.pop(dest_id, None)
+        else:
+            mutes[dest_id] = until.isoformat()
+        await self.store.async_save()
 
     async def _async_start_webhook(self) -> None:
         base = external_base_url(self.hass)

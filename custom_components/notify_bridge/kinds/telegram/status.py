@@ -9,7 +9,7 @@ destination in the policy like deferring quiet hours; /unmute and /flush drain i
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from homeassistant.core import HomeAssistant
@@ -62,11 +62,18 @@ class DeliveredLog:
 class HubBridgeStatus:
     """Implements the built-ins' `BridgeStatus` Protocol over the hub."""
 
-    def __init__(self, hass: HomeAssistant, hub: BridgeHub, log: DeliveredLog) -> None:
-        """Answer from the hub and this bot's delivery log."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        hub: BridgeHub,
+        log: DeliveredLog,
+        save_mute: Callable[[str, datetime | None], Awaitable[None]],
+    ) -> None:
+        """Answer from the hub and this bot's delivery log; mutes are saved."""
         self._hass = hass
         self._hub = hub
         self._log = log
+        self._save_mute = save_mute
 
     async def async_status(self, destination_ids: Sequence[str]) -> StatusReport:
         """Return backlog and failures of these destinations, and failing sources."""
@@ -102,10 +109,12 @@ class HubBridgeStatus:
     async def async_mute(self, destination_id: str, until: datetime) -> None:
         """Hold the destination's notifications until then."""
         self._hub.policy.set_muted_until(destination_id, until)
+        await self._save_mute(destination_id, until)
 
     async def async_unmute(self, destination_id: str) -> int:
         """Stop holding; what was held goes out (as digests where routes ask)."""
         self._hub.policy.set_muted_until(destination_id, None)
+        await self._save_mute(destination_id, None)
         return await self._hub.pipeline.async_flush_waiting([destination_id])
 
     async def async_flush(self, destination_id: str) -> int:
