@@ -74,6 +74,7 @@ async def test_custom_command_fires_bus_event_and_entity(
     assert data["destination_id"] == PRIVATE_DEST_ID
     entity_id = event_entity(hass, PRIVATE_DEST_ID)
     assert data["entity_id"] == entity_id
+    assert data["notify_entity_id"] == PRIVATE_ENTITY
     state = hass.states.get(entity_id)
     assert state is not None
     assert state.attributes["event_type"] == "command"
@@ -96,14 +97,28 @@ async def test_text_fires_message_event(
     assert state is not None and state.attributes["event_type"] == "text"
 
 
-@pytest.mark.usefixtures("setup_telegram")
+@pytest.fixture
+def _flood_on_first_commands(server: FakeTelegramServer) -> None:
+    server.fail_next(
+        "Too Many Requests: retry after 0",
+        status=429,
+        retry_after=0,
+        method="setMyCommands",
+    )
+
+
+@pytest.mark.usefixtures("_flood_on_first_commands", "setup_telegram")
 async def test_commands_registered_per_chat(
     hass: HomeAssistant, server: FakeTelegramServer
 ) -> None:
-    """setMyCommands is called once per destination chat scope at setup."""
+    """setMyCommands once per destination chat scope at setup; a 429 is waited out."""
     await wait_for(hass, lambda: len(server.scoped_commands) == 3)
+    refused = [
+        c for c in server.calls if c.method == "setMyCommands" and c.status == 429
+    ]
     chats = {key[1] for key in server.scoped_commands}
     assert chats == {str(FORUM_CHAT), str(ANN), "43"}
+    assert len(refused) == 1  # the flood answer came, and was retried
     names = [c["command"] for c in next(iter(server.scoped_commands.values()))]
     assert names == ["help", "status", "latest", "mute", "unmute", "flush"]
 

@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.notify_bridge.const import DOMAIN, EVENT_COMMAND
+from custom_components.notify_bridge.sources.ingress import MAX_BODY_BYTES
 from custom_components.notify_bridge.targets.telegram.webhook import SECRET_HEADER
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -191,3 +192,26 @@ async def test_options_switch_modes(
     assert not server.long_polling
     assert tg_entry.runtime_data.inbound is None
     assert await hass.config_entries.async_unload(tg_entry.entry_id)
+
+
+async def test_oversized_and_malformed_bodies(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    webhook_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Bounded (413), JSON objects only (400), an update id is needed; nothing fires."""
+    client = await hass_client_no_auth()
+    fired = capture(hass, EVENT_COMMAND)
+    headers = {SECRET_HEADER: server.webhook_secret or "", **JSON}
+    huge = json.dumps({**update(1, ANN, "/garage"), "pad": "x" * (MAX_BODY_BYTES + 1)})
+    for body, status in (
+        (huge, 413),
+        ("[1, 2]", 400),
+        ("{not json", 400),
+        (json.dumps({"message": {}}), 400),
+    ):
+        response = await client.post(_path(server), data=body, headers=headers)
+        assert response.status == status, body[:40]
+    await hass.async_block_till_done()
+    assert fired == [] and replies_to(server, ANN) == []

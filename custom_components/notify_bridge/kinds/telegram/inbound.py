@@ -54,7 +54,7 @@ from ...targets.telegram.setup import (
     CONF_MESSAGE_THREAD_ID,
     CONF_USERNAME,
 )
-from ...targets.telegram.updates import OffsetStore, UpdatePoller
+from ...targets.telegram.updates import OffsetStore, PollerState, UpdatePoller
 from ...targets.telegram.webhook import (
     TelegramWebhook,
     async_set_webhook,
@@ -157,7 +157,10 @@ class TelegramInbound:
         if self.mode is UpdatesMode.POLLING:
             # Deletes a webhook first (set by the webhook mode, or elsewhere).
             self.poller = UpdatePoller(
-                self.bot.bot, self.router.async_handle_update, self.store.offsets()
+                self.bot.bot,
+                self.router.async_handle_update,
+                self.store.offsets(),
+                on_state=self._on_poller_state,
             )
             self.poller.start()
         elif self.mode is UpdatesMode.WEBHOOK:
@@ -177,6 +180,19 @@ class TelegramInbound:
         if self.webhook_id is not None:
             webhook.async_unregister(self.hass, self.webhook_id)
             self.webhook_id = None
+
+    @callback
+    def _on_poller_state(self, state: PollerState, error: str | None) -> None:
+        """Say when polling needs the user: another consumer, or a refused token."""
+        if state is PollerState.CONFLICT:
+            _LOGGER.warning(
+                "Telegram bot %s: another program receives its updates (%s); stop it"
+                " or choose off in the bot's options",
+                self.entry.title,
+                error,
+            )
+        elif state is PollerState.AUTH_FAILED:
+            self.entry.async_start_reauth(self.hass)
 
     def _restore_mutes(self) -> None:
         """Mute again what /mute held before a restart (until its time passes).
@@ -272,7 +288,9 @@ class TelegramInbound:
         data = {
             **event.as_dict(),
             "config_entry_id": self.entry.entry_id,
-            "entity_id": self._event_entity_id(event.destination_id),
+            "entity_id": self._entity_id("event", event.destination_id),
+            # Where an automation's answer goes (send with reply_to=message_id).
+            "notify_entity_id": self._entity_id("notify", event.destination_id),
         }
         self.hass.bus.async_fire(BUS_EVENTS[event.kind], data)
         if event.destination_id is not None:
@@ -283,12 +301,15 @@ class TelegramInbound:
             )
 
     @callback
-    def _event_entity_id(self, destination_id: str | None) -> str | None:
+    def _entity_id(self, platform: str, destination_id: str | None) -> str | None:
         if destination_id is None:
             return None
-        return er.async_get(self.hass).async_get_entity_id(
-            "event", DOMAIN, f"{destination_id}_{INBOUND_ENTITY_KEY}"
+        unique_id = (
+            f"{destination_id}_{INBOUND_ENTITY_KEY}"
+            if platform == "event"
+            else destination_id
         )
+        return er.async_get(self.hass).async_get_entity_id(platform, DOMAIN, unique_id)
 
     def diagnostics(self) -> dict[str, Any]:
         """Return what receiving did (no secrets, no message texts)."""
