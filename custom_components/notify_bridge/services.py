@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -15,6 +15,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .catalog import KINDS
@@ -327,7 +328,7 @@ async def _async_message_action(call: ServiceCall) -> ServiceResponse:
     return {
         ATTR_DISPATCH_ID: dispatch_id,
         ATTR_STATUS: status.value,
-        ATTR_RESULTS: results,
+        ATTR_RESULTS: cast(list[JsonValueType], results),
     }
 
 

@@ -97,7 +97,7 @@ class TelegramOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Show the options; a webhook needs an external HTTPS URL."""
         errors: dict[str, str] = {}
-        options = self.config_entry.options
+        options: Mapping[str, Any] = self.config_entry.options
         if user_input is not None:
             users = parse_user_ids(user_input.get(CONF_ALLOWED_USER_IDS))
             mode = UpdatesMode(user_input[CONF_UPDATES])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import random
 from typing import Any, Protocol
 
 from telegram.error import RetryAfter, TelegramError
@@ -66,7 +67,9 @@ class RetryAfterCaller:
                 failures += 1
                 if kind is not ErrorKind.TRANSIENT or failures >= self._retry.attempts:
                     raise TelegramSendError(err.message, kind) from err
-                await self._sleep(self._retry.delay(failures))
+                # Jitter spreads retries, nothing secret.
+                jitter = random.random()  # noqa: S311
+                await self._sleep(self._retry.delay(failures, None, jitter))
 
     def _rate_limit_wait(
         self, chat_id: int | str | None, err: RetryAfter, count: int
