@@ -11,11 +11,15 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.notify_bridge.const import DOMAIN, EVENT_COMMAND
 from custom_components.notify_bridge.sources.ingress import MAX_BODY_BYTES
 from custom_components.notify_bridge.targets.telegram.webhook import SECRET_HEADER
+from tests.common import assert_no_secret_printed
 from tests.fakes.telegram_server import FakeTelegramServer
 
 from .inbound_common import STRANGER, capture, event_entity, replies_to, wait_for
@@ -215,3 +219,25 @@ async def test_oversized_and_malformed_bodies(
         assert response.status == status, body[:40]
     await hass.async_block_till_done()
     assert fired == [] and replies_to(server, ANN) == []
+
+
+async def test_diagnostics_and_reprs_hide_the_secrets(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    webhook_entry: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Diagnostics show the mode and counters; no token, no webhook secret or id."""
+    secret = server.webhook_secret or ""
+    webhook_id = _path(server).rsplit("/", 1)[-1]
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, webhook_entry
+    )
+    assert diagnostics["inbound"]["mode"] == "webhook"
+    assert "accepted" in diagnostics["inbound"]["webhook"]
+    printed = json.dumps(diagnostics, default=str)
+    for value in (secret, webhook_id, server.token):
+        assert value not in printed
+    assert assert_no_secret_printed(
+        webhook_entry.runtime_data, [server.token, secret, webhook_id]
+    )
