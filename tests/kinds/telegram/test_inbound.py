@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.notify_bridge.const import (
     DOMAIN,
@@ -342,3 +343,29 @@ async def test_listed_user_outside_destinations(
     assert fired[0].data["destination_id"] is None
     assert fired[0].data["entity_id"] is None
     assert replies_to(server, 555) == ["This chat is not a destination of this bot."]
+
+
+@pytest.mark.parametrize(
+    "buttons",
+    [
+        [[{"text": "No target"}]],
+        [[{"text": "Both", "url": "https://example.com", "action": "x"}]],
+        [[{"text": "Long", "action": "x" * 65}]],
+        [[{"text": "", "action": "x"}]],
+        [[{"text": "Bad url", "url": "javascript:alert(1)"}]],
+        [[{"text": f"b{i}", "action": str(i)} for i in range(101)]],
+    ],
+)
+@pytest.mark.usefixtures("setup_telegram")
+async def test_bad_buttons_are_refused(
+    hass: HomeAssistant, server: FakeTelegramServer, buttons: list[Any]
+) -> None:
+    """Buttons Telegram would refuse are refused before anything is sent."""
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(
+            DOMAIN,
+            "send",
+            {"entity_id": PRIVATE_ENTITY, "message": "x", "buttons": buttons},
+            blocking=True,
+        )
+    assert server.calls_to("sendMessage") == []
