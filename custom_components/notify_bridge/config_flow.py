@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.core import callback
 
@@ -41,6 +42,21 @@ class NotifyBridgeConfigFlow(*_KIND_FLOWS, ConfigFlow, domain=DOMAIN):  # type: 
         """Each kind has its one subentry type (a chat, an album route, ...)."""
         kind = KINDS[config_entry.data[CONF_KIND]]
         return {kind.subentry_type: kind.subentry_flow}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Return the options flow of the entry's kind."""
+        flow = KINDS[config_entry.data[CONF_KIND]].options_flow
+        if flow is None:  # not offered (async_supports_options_flow)
+            raise NotImplementedError
+        return flow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Offer options only for the kinds that have them."""
+        return KINDS[config_entry.data[CONF_KIND]].options_flow is not None
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None

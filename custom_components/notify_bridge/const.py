@@ -90,6 +90,13 @@ SIGNAL_SOURCE_UPDATED: Final = f"{DOMAIN}_source_updated_{{}}"
 SIGNAL_SOURCE_EVENT: Final = f"{DOMAIN}_source_event_{{}}"
 # The same, per route that wanted the event (the route's event entity).
 SIGNAL_ROUTE_EVENT: Final = f"{DOMAIN}_route_event_{{}}"
+# A command, text or button press from a destination's chat (its event entity).
+SIGNAL_DESTINATION_INBOUND: Final = f"{DOMAIN}_destination_inbound_{{}}"
+EVENT_COMMAND: Final = "notify_bridge_command"
+EVENT_MESSAGE: Final = "notify_bridge_message"
+EVENT_BUTTON: Final = "notify_bridge_button"
+SERVICE_EDIT: Final = "edit"
+SERVICE_DELETE: Final = "delete"
 
 # Repair issue ids: a prefix and the id of what the issue is about.
 ISSUE_BACKLOG: Final = "backlog"

@@ -74,6 +74,8 @@ WAITING_STORE_VERSION = 1
 WAITING_CHECK_INTERVAL = timedelta(seconds=30)
 # Delivery contexts remembered to recognize the events our own deliveries cause.
 DELIVERY_CONTEXTS_KEPT = 1024
+# Dispatches whose message ids are kept for the edit and delete actions.
+SENT_DISPATCHES_KEPT = 256
 # Consecutive failed deliveries after which a destination gets a repair issue.
 FAILING_REPAIR_THRESHOLD = 3
 
@@ -122,6 +124,8 @@ class NotifyBridgeHub:
         # Consecutive failed polls per source entry; outlives the entry's setup, so
         # a server down at start-up (setup retried afresh each time) still counts.
         self._poll_failures: dict[str, int] = {}
+        # dispatch id → destination id → message ids (bounded, newest kept).
+        self._sent: dict[str, dict[str, tuple[int, ...]]] = {}
         self._store: Store[dict[str, Any]] = Store(
             hass, WAITING_STORE_VERSION, WAITING_STORE_KEY
         )
@@ -210,6 +214,21 @@ class NotifyBridgeHub:
             context.id in self._delivery_contexts
             or context.parent_id in self._delivery_contexts
         )
+
+    def sent_messages(self, dispatch_id: str) -> Mapping[str, tuple[int, ...]] | None:
+        """Return the message ids per destination of a recent dispatch."""
+        return self._sent.get(dispatch_id)
+
+    @callback
+    def _remember_sent(self, summary: DispatchSummary) -> None:
+        sent = {
+            r.destination_id: r.message_ids for r in summary.results if r.message_ids
+        }
+        if not sent:
+            return
+        self._sent[summary.dispatch_id] = sent
+        if len(self._sent) > SENT_DISPATCHES_KEPT:
+            del self._sent[next(iter(self._sent))]
 
     def poll_failures(self, entry_id: str) -> int:
         """Return the consecutive failed polls of a source entry."""
@@ -368,6 +387,7 @@ class NotifyBridgeHub:
     def _on_summary(self, summary: DispatchSummary) -> None:
         """Update destination stats and tell the bus; runs on the event loop only."""
         now = dt_util.utcnow()
+        self._remember_sent(summary)
         for result in summary.results:
             runtime = self.destinations.get(result.destination_id)
             if runtime is None:

@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook import (
+    LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN, EVENT_BRIDGE_EVENT, EVENT_DISPATCHED
+from .const import (
+    DOMAIN,
+    EVENT_BRIDGE_EVENT,
+    EVENT_BUTTON,
+    EVENT_COMMAND,
+    EVENT_DISPATCHED,
+    EVENT_MESSAGE,
+)
 
 NAME = "Notify Bridge"
 
@@ -45,3 +56,25 @@ def async_describe_events(
 
     async_describe_event(DOMAIN, EVENT_BRIDGE_EVENT, describe_bridge_event)
     async_describe_event(DOMAIN, EVENT_DISPATCHED, describe_dispatched)
+    for event_type in (EVENT_COMMAND, EVENT_MESSAGE, EVENT_BUTTON):
+        async_describe_event(DOMAIN, event_type, describe_chat_event)
+
+
+@callback
+def describe_chat_event(event: Event) -> dict[str, str]:
+    """Describe a command, message or button press received in a chat."""
+    data = event.data
+    who = data.get("user_name") or data.get("user_id")
+    if data.get("command"):
+        what = f"command /{data['command']}"
+    elif data.get("kind") == "button":
+        what = f"button {data.get('data')}"
+    else:
+        what = "a message"
+    entry = {
+        LOGBOOK_ENTRY_NAME: NAME,
+        LOGBOOK_ENTRY_MESSAGE: f"received {what} from {who} in chat {data.get('chat_id')}",
+    }
+    if data.get("entity_id"):
+        entry[LOGBOOK_ENTRY_ENTITY_ID] = data["entity_id"]
+    return entry

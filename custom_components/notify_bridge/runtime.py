@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         ConfigFlow,
         ConfigFlowResult,
         ConfigSubentryFlow,
+        OptionsFlow,
     )
     from homeassistant.helpers.entity import Entity
 
@@ -184,6 +185,13 @@ class BridgeHub(Protocol):
     def policy(self) -> DeliveryPolicy:
         """Quiet hours, outbox and backlog of every destination."""
 
+    @property
+    def destinations(self) -> dict[str, DestinationRuntime]:
+        """The loaded destinations by destination id."""
+
+    def sent_messages(self, dispatch_id: str) -> Mapping[str, tuple[int, ...]] | None:
+        """Message ids per destination a recent dispatch sent (None: not known)."""
+
     def register_destination(
         self, runtime: DestinationRuntime, options: Mapping[str, Any] | None = None
     ) -> CALLBACK_TYPE:
@@ -265,6 +273,13 @@ type MediaFetch = Callable[
 ]
 
 
+# Edits (new text) or deletes (None) the messages a dispatch sent, given as message
+# ids per destination of the entry; returns one outcome dict per message.
+type MessageAction = Callable[
+    [Any, Mapping[str, tuple[int, ...]], str | None], Awaitable[list[dict[str, Any]]]
+]
+
+
 @dataclass(frozen=True, slots=True)
 class EntrySteps:
     """The entry flow of a kind, as a table (HA's standard step ids)."""
@@ -318,6 +333,10 @@ class Kind:
     poller: Callable[[Any], Poller | None] = lambda _entry: None
     # The media of a scheduled route's digest (None: the references the events had).
     digest_media: DigestMedia | None = None
+    # The entry's options flow (None: the kind has no options).
+    options_flow: type[OptionsFlow] | None = None
+    # Edit and delete sent messages (the `edit`/`delete` actions); None: cannot.
+    message_action: MessageAction | None = None
 
     @property
     def platforms(self) -> tuple[Platform, ...]:

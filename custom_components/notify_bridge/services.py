@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -14,6 +14,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .catalog import KINDS
@@ -23,6 +24,8 @@ from .const import (
     ATTR_SUMMARY,
     CONF_KIND,
     DOMAIN,
+    SERVICE_DELETE,
+    SERVICE_EDIT,
     SERVICE_FLUSH_DEFERRED,
     SERVICE_PREVIEW_TEMPLATE,
     SERVICE_SEND,
@@ -30,6 +33,7 @@ from .const import (
 )
 from .kinds.shared.entities import raise_if_lost
 from .pipeline.models import (
+    Button,
     Destination,
     DispatchStatus,
     MediaItem,
@@ -59,6 +63,15 @@ ATTR_ROUTE = "route"
 ATTR_NOW = "now"
 ATTR_SENT = "sent"
 ATTR_SUMMARIES = "summaries"
+ATTR_BUTTONS = "buttons"
+ATTR_REPLY_TO = "reply_to"
+ATTR_TEXT = "text"
+ATTR_ACTION = "action"
+ATTR_MESSAGE_IDS = "message_ids"
+ATTR_RESULTS = "results"
+# Telegram's limits: callback_data is 1-64 bytes, 100 buttons per keyboard.
+MAX_ACTION_BYTES = 64
+MAX_BUTTONS = 100
 
 # Used by preview_template when no context is given, so a template can be tried at once.
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -97,6 +110,36 @@ REFRESH_SCHEMA = vol.Schema(
     {vol.Optional(ATTR_CONFIG_ENTRY_ID): vol.All(cv.ensure_list, [cv.string])}
 )
 
+
+def _action_data(value: Any) -> str:
+    text = cv.string(value)
+    if not 1 <= len(text.encode()) <= MAX_ACTION_BYTES:
+        raise vol.Invalid(f"action must be 1-{MAX_ACTION_BYTES} bytes")
+    return text
+
+
+BUTTON_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_TEXT): vol.All(cv.string, vol.Length(min=1, max=64)),
+        vol.Exclusive(ATTR_URL, "button"): cv.url,
+        vol.Exclusive(ATTR_ACTION, "button"): _action_data,
+    }
+)
+
+
+def _button_rows(value: Any) -> list[list[dict[str, Any]]]:
+    """Rows of buttons; a flat list of buttons is one row each."""
+    rows = [row if isinstance(row, list) else [row] for row in cv.ensure_list(value)]
+    checked = [[BUTTON_SCHEMA(button) for button in row] for row in rows]
+    for row in checked:
+        for button in row:
+            if ATTR_URL not in button and ATTR_ACTION not in button:
+                raise vol.Invalid("a button needs a url or an action")
+    if sum(len(row) for row in checked) > MAX_BUTTONS:
+        raise vol.Invalid(f"at most {MAX_BUTTONS} buttons")
+    return checked
+
+
 SEND_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_ENTITY_ID): cv.entity_ids,
@@ -112,6 +155,8 @@ SEND_SCHEMA = vol.Schema(
             cv.string, vol.Lower, vol.In([fmt.value for fmt in OutputFormat])
         ),
         vol.Optional(ATTR_RESPECT_QUIET_HOURS, default=True): cv.boolean,
+        vol.Optional(ATTR_BUTTONS): _button_rows,
+        vol.Optional(ATTR_REPLY_TO): vol.All(vol.Coerce(int), vol.Range(min=1)),
     }
 )
 
@@ -122,6 +167,14 @@ SEND_DIGEST_SCHEMA = vol.Schema(
         vol.Optional(ATTR_NOW, default=False): cv.boolean,
     }
 )
+EDIT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DISPATCH_ID): cv.string,
+        vol.Required(ATTR_MESSAGE): vol.All(cv.string, vol.Length(min=1)),
+        vol.Optional(ATTR_TITLE): cv.string,
+    }
+)
+DELETE_SCHEMA = vol.Schema({vol.Required(ATTR_DISPATCH_ID): cv.string})
 
 FLUSH_SCHEMA = vol.Schema({vol.Optional(ATTR_ENTITY_ID): cv.entity_ids})
 
@@ -148,6 +201,17 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_REFRESH, _async_refresh, schema=REFRESH_SCHEMA
     )
+    for service, schema in (
+        (SERVICE_EDIT, EDIT_SCHEMA),
+        (SERVICE_DELETE, DELETE_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN,
+            service,
+            _async_message_action,
+            schema=schema,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
     hass.services.async_register(
         DOMAIN,
         SERVICE_FLUSH_DEFERRED,
@@ -203,6 +267,13 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
     entity_ids: list[str] = call.data[ATTR_ENTITY_ID]
     _require_destinations(hass, entity_ids)
     media = await _async_media(hass, call.data[ATTR_MEDIA])
+    buttons = tuple(
+        tuple(
+            Button(b[ATTR_TEXT], url=b.get(ATTR_URL), action=b.get(ATTR_ACTION))
+            for b in row
+        )
+        for row in call.data.get(ATTR_BUTTONS) or ()
+    )
 
     def build(dest: Destination) -> Notification:
         return Notification(
@@ -219,6 +290,8 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
             disable_notification=call.data.get(ATTR_DISABLE_NOTIFICATION),
             message_thread_id=call.data.get(ATTR_MESSAGE_THREAD_ID),
             parse_mode=call.data.get(ATTR_PARSE_MODE),
+            buttons=buttons,
+            reply_to=call.data.get(ATTR_REPLY_TO),
         )
 
     summary = await hass.data[DATA_HUB].pipeline.async_send(
@@ -230,7 +303,61 @@ async def _async_send(call: ServiceCall) -> ServiceResponse:
         ATTR_DISPATCH_ID: summary.dispatch_id,
         ATTR_STATUS: summary.status.value,
         ATTR_SUMMARY: summary.as_dict(),
+        ATTR_MESSAGE_IDS: {
+            result.destination_id: list(result.message_ids)
+            for result in summary.results
+        },
     }
+
+
+async def _async_message_action(call: ServiceCall) -> ServiceResponse:
+    """Edit (new text) or delete every message a dispatch sent, across its chats."""
+    hass = call.hass
+    dispatch_id: str = call.data[ATTR_DISPATCH_ID]
+    sent = hass.data[DATA_HUB].sent_messages(dispatch_id)
+    if sent is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_dispatch",
+            translation_placeholders={"dispatch_id": dispatch_id},
+        )
+    new_text = None
+    if call.service == SERVICE_EDIT:
+        title = call.data.get(ATTR_TITLE)
+        message = call.data[ATTR_MESSAGE]
+        new_text = f"{title}\n{message}" if title else message
+    results: list[dict[str, Any]] = []
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        action = KINDS[entry.data[CONF_KIND]].message_action
+        mine = {d: ids for d, ids in sent.items() if d in _destination_ids(entry)}
+        if action is not None and mine:
+            results.extend(await action(entry, mine, new_text))
+    failed = [r for r in results if not r["success"]]
+    status = _action_status(len(results), len(failed))
+    if failed and not call.return_response:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="message_action_failed",
+            translation_placeholders={
+                "dispatch_id": dispatch_id,
+                "errors": "; ".join(str(r["error"]) for r in failed),
+            },
+        )
+    return {
+        ATTR_DISPATCH_ID: dispatch_id,
+        ATTR_STATUS: status.value,
+        ATTR_RESULTS: cast(list[JsonValueType], results),
+    }
+
+
+def _destination_ids(entry: NotifyBridgeConfigEntry) -> set[str]:
+    return set(getattr(entry.runtime_data, "destinations", {}))
+
+
+def _action_status(total: int, failed: int) -> DispatchStatus:
+    if not failed:
+        return DispatchStatus.OK
+    return DispatchStatus.FAIL if failed == total else DispatchStatus.PARTIAL
 
 
 def _loaded_entries(hass: HomeAssistant, kind_id: str) -> list[NotifyBridgeConfigEntry]:

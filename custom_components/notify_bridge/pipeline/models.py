@@ -133,6 +133,15 @@ class DeliveryContext:
 
 
 @dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a message: opens `url`, or sends `action` back (Telegram)."""
+
+    text: str
+    url: str | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     """What one destination is asked to deliver."""
 
@@ -144,6 +153,9 @@ class Notification:
     message_thread_id: int | None = None
     # Telegram-style parse mode requested by the caller; None = the destination default.
     parse_mode: str | None = None
+    # Rows of buttons under the message, and the message it answers (chat targets).
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    reply_to: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +178,8 @@ class DeliveryResult:
     # Sends whose answer was lost after they may have reached the service: never
     # repeated (that could deliver twice), so whether they arrived is unknown.
     unconfirmed: int = 0
+    # Ids of the messages it put into the chat (edit and delete use them).
+    message_ids: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON-friendly form used in summaries and diagnostics."""
@@ -182,6 +196,7 @@ class DeliveryResult:
             "media_failed": self.media_failed,
             "attempts": self.attempts,
             "errors": list(self.errors),
+            "message_ids": list(self.message_ids),
         }
 
 

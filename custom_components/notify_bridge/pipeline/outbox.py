@@ -17,6 +17,7 @@ import uuid
 from .i18n import DEFAULT_LANGUAGE, text
 from .limits import DIGEST_MESSAGES
 from .models import (
+    Button,
     DeliveryContext,
     MediaItem,
     MediaType,
@@ -55,6 +56,9 @@ class PendingItem:
     # Bytes stay in memory only (within a budget); what is stored is the URL and the
     # identity, so after a restart a target can re-send from its upload cache.
     media: tuple[MediaItem, ...] = ()
+    # Kept for a notification delivered on its own (a digest carries none).
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    reply_to: int | None = None
 
     def notification(self) -> Notification:
         """Return the notification to deliver."""
@@ -66,6 +70,8 @@ class PendingItem:
             disable_notification=self.disable_notification,
             message_thread_id=self.message_thread_id,
             parse_mode=self.parse_mode,
+            buttons=self.buttons,
+            reply_to=self.reply_to,
         )
 
     @property
@@ -98,6 +104,11 @@ class PendingItem:
                 for item in self.media
                 if item.url or item.identity
             ],
+            "buttons": [
+                [{"text": b.text, "url": b.url, "action": b.action} for b in row]
+                for row in self.buttons
+            ],
+            "reply_to": self.reply_to,
         }
 
     @classmethod
@@ -125,6 +136,14 @@ class PendingItem:
                 )
                 for item in data.get("media", ())
             ),
+            buttons=tuple(
+                tuple(
+                    Button(b["text"], url=b.get("url"), action=b.get("action"))
+                    for b in row
+                )
+                for row in data.get("buttons") or ()
+            ),
+            reply_to=data.get("reply_to"),
         )
 
 
@@ -149,6 +168,8 @@ def new_pending(
         message_thread_id=notification.message_thread_id,
         parse_mode=notification.parse_mode,
         media=notification.media,
+        buttons=notification.buttons,
+        reply_to=notification.reply_to,
     )
 
 

@@ -154,6 +154,8 @@ class DeliveryPolicy:
         self._sleep = sleep
         self._jitter = jitter
         self._quiet: dict[str, QuietHours] = {}
+        # Muted (a chat's /mute): held like deferring quiet hours until then.
+        self._muted: dict[str, datetime] = {}
         self._max_pending_of: dict[str, int] = {}
         self._stored: dict[str, dict[str, Any]] = {}
         self._queues: dict[str, DestinationQueue] = {}
@@ -186,6 +188,18 @@ class DeliveryPolicy:
             self._quiet.pop(destination_id, None)
         else:
             self._quiet[destination_id] = quiet
+
+    def set_muted_until(self, destination_id: str, until: datetime | None) -> None:
+        """Hold a destination's notifications until `until` (None unmutes)."""
+        if until is None:
+            self._muted.pop(destination_id, None)
+        else:
+            self._muted[destination_id] = until
+
+    def muted_until(self, destination_id: str) -> datetime | None:
+        """Return until when a destination is muted (None: not muted now)."""
+        until = self._muted.get(destination_id)
+        return until if until is not None and until > self._clock() else None
 
     def set_max_pending(self, destination_id: str, max_pending: int | None) -> None:
         """Set (or reset to the default) how many notifications a destination keeps."""
@@ -296,8 +310,11 @@ class DeliveryPolicy:
         dest_id = destination.destination_id
         now = self._clock()
         quiet = self._quiet.get(dest_id)
-        if context.respect_quiet_hours and quiet is not None and quiet.active(now):
-            if quiet.mode is QuietMode.DEFER:
+        muted = self.muted_until(dest_id) is not None
+        if context.respect_quiet_hours and (
+            muted or (quiet is not None and quiet.active(now))
+        ):
+            if muted or (quiet is not None and quiet.mode is QuietMode.DEFER):
                 await self._enqueue(
                     dest_id,
                     new_pending(PendingReason.DEFERRED, notification, context, now),
@@ -489,6 +506,8 @@ class DeliveryPolicy:
         )
 
     def _may_drain(self, dest_id: str, queue: DestinationQueue, now: datetime) -> bool:
+        if self.muted_until(dest_id) is not None:
+            return False
         quiet = self._quiet.get(dest_id)
         if quiet is not None and quiet.mode is QuietMode.DEFER and quiet.active(now):
             return False

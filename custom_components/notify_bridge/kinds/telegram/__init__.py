@@ -6,8 +6,11 @@ from ...const import SUBENTRY_TELEGRAM_CHAT, EntryKind
 from ...pipeline.models import OutputFormat
 from ...runtime import EntrySteps, Kind
 from ...targets.telegram.setup import CONF_BOT_ID
-from ..shared.entities import target_entities
+from .actions import async_message_action
 from .config_flow import TelegramChatFlow, TelegramEntryFlow
+from .entities import telegram_entities
+from .inbound import updates_store_key
+from .options import TelegramOptionsFlow
 from .setup import async_setup_telegram, file_cache_store_key
 
 KIND = Kind(
@@ -22,9 +25,17 @@ KIND = Kind(
     ),
     subentry_type=SUBENTRY_TELEGRAM_CHAT,
     subentry_flow=TelegramChatFlow,
-    entities=target_entities("Chat"),
+    entities=telegram_entities(),
     store_keys=lambda entry: [
-        file_cache_store_key(entry.unique_id or entry.data[CONF_BOT_ID])
+        file_cache_store_key(entry.unique_id or entry.data[CONF_BOT_ID]),
+        updates_store_key(entry.unique_id or entry.entry_id),
     ],
     output_format=lambda _options: OutputFormat.HTML,
+    diagnostics=lambda entry: {
+        "inbound": entry.runtime_data.inbound.diagnostics()
+        if entry.runtime_data.inbound
+        else None
+    },
+    options_flow=TelegramOptionsFlow,
+    message_action=async_message_action,
 )

@@ -65,6 +65,7 @@ from ..shared.flows import (
     quiet_hours_fields,
     validate_quiet_hours,
 )
+from .options import NEW_ENTRY_OPTIONS
 from .setup import TelegramRuntime, make_bot
 
 _LOGGER = logging.getLogger(__name__)
@@ -170,6 +171,7 @@ class TelegramEntryFlow(ConfigFlow):
                 return self.async_create_entry(
                     title=identity.title,
                     data={CONF_KIND: EntryKind.TELEGRAM.value, **data},
+                    options=dict(NEW_ENTRY_OPTIONS),
                 )
         return self.async_show_form(
             step_id="telegram",
@@ -228,6 +230,7 @@ class TelegramEntryFlow(ConfigFlow):
                     entry,
                     title=identity.title,
                     data={CONF_KIND: EntryKind.TELEGRAM.value, **data},
+                    options=dict(NEW_ENTRY_OPTIONS),
                 )
         current = user_input or dict(entry.data)
         return self.async_show_form(

@@ -45,6 +45,9 @@ from ...targets.telegram.setup import (
     url_policy_from_options,
 )
 from ..shared.setup import async_register_destinations
+from .inbound import TelegramInbound
+from .options import UpdatesMode
+from .status import DeliveredLog
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -104,6 +107,9 @@ class TelegramRuntime(TargetRuntime):
 
     # Not in the repr: PTB's Bot repr shows the token.
     bot: TelegramBot = field(repr=False)
+    # What was delivered per chat (/latest); the receiving side, when enabled.
+    delivered: DeliveredLog = field(default_factory=DeliveredLog, repr=False)
+    inbound: TelegramInbound | None = field(default=None, repr=False)
 
 
 type TelegramConfigEntry = ConfigEntry[TelegramRuntime]
@@ -145,12 +151,12 @@ async def _async_start_bot(
 def _chat(
     hass: HomeAssistant,
     entry: TelegramConfigEntry,
-    bot: TelegramBot,
+    runtime: TelegramRuntime,
     subentry: ConfigSubentry,
 ) -> TelegramDestination:
     data = subentry.data
     return TelegramDestination(
-        bot,
+        runtime.bot,
         destination_id=subentry.subentry_id,
         name=subentry.title,
         chat_id=data[CONF_CHAT_ID],
@@ -160,6 +166,7 @@ def _chat(
             CONF_SEND_LARGE_VIDEOS_AS_DOCUMENTS, False
         ),
         on_chat_migrated=partial(_store_migrated_chat, hass, entry),
+        on_delivered=partial(runtime.delivered.record, subentry.subentry_id),
     )
 
 
@@ -212,6 +219,12 @@ async def async_setup_telegram(
     entry.async_on_unload(async_close)
     runtime = TelegramRuntime(bot=bot)
     await async_register_destinations(
-        hub, entry, runtime, lambda subentry: _chat(hass, entry, bot, subentry)
+        hub, entry, runtime, lambda subentry: _chat(hass, entry, runtime, subentry)
     )
+    inbound = TelegramInbound(hass, hub, entry, bot, runtime.delivered)
+    await inbound.async_start()
+    # Registered after the bot's close: unloading stops receiving first.
+    entry.async_on_unload(inbound.async_stop)
+    if inbound.mode is not UpdatesMode.OFF:
+        runtime.inbound = inbound
     return runtime

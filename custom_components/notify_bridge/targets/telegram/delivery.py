@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+
 from ...pipeline.log import get_logger
 from ...pipeline.models import (
+    Button,
     DeliveryError,
     DeliveryResult,
     Notification,
@@ -39,6 +42,9 @@ GENERAL_TOPIC = 1
 # Called with (destination_id, new_chat_id) when a group became a supergroup, so the
 # owner can store the new chat id (HA-free: the glue provides the callback).
 ChatMigratedCallback = Callable[[str, int], None]
+# Called after every delivery that put something into the chat (the glue keeps a
+# history for /latest and the message ids for edits).
+DeliveredCallback = Callable[[Notification, DeliveryResult], None]
 
 
 def normalize_chat_id(chat_id: int | str) -> int | str:
@@ -66,6 +72,7 @@ class TelegramDestination:
         disable_notification: bool = False,
         send_large_videos_as_documents: bool = False,
         on_chat_migrated: ChatMigratedCallback | None = None,
+        on_delivered: DeliveredCallback | None = None,
     ) -> None:
         """Bind a chat of `bot` with this destination's options."""
         self.bot = bot
@@ -76,6 +83,7 @@ class TelegramDestination:
         self.disable_notification = disable_notification
         self.send_large_videos_as_documents = send_large_videos_as_documents
         self.on_chat_migrated = on_chat_migrated
+        self.on_delivered = on_delivered
         self._migrated = False
 
     @property
@@ -115,7 +123,10 @@ class TelegramDestination:
     ) -> DeliveryResult:
         """Deliver text and media; raise DeliveryError when nothing got through."""
         try:
-            return await _Delivery(self, notification, prepared).run()
+            result = await _Delivery(self, notification, prepared).run()
+            if self.on_delivered is not None:
+                self.on_delivered(notification, result)
+            return result
         finally:
             # Told once the delivery is over: storing the new id may reload the
             # owner, which must not cut this delivery short.
@@ -164,6 +175,15 @@ class _Delivery(MediaSending):
         self.degraded = False
         self.caption_sent = False
         self.errors: list[str] = []
+        self.message_ids: list[int] = []
+        # Buttons go on the last text message, or on a single media message that
+        # carries the whole text; the first message answers `reply_to`.
+        self.markup = reply_markup(notification.buttons)
+        self.reply_parameters = (
+            ReplyParameters(notification.reply_to, allow_sending_without_reply=True)
+            if notification.reply_to is not None
+            else None
+        )
         self.spooled: list[SpooledFile] = []
         self.transient = False
         # The longest wait Telegram asked for, for the outbox's next try.
@@ -206,6 +226,7 @@ class _Delivery(MediaSending):
             unconfirmed=self.unconfirmed,
             attempts=max(1, self.stats.requests),
             errors=tuple(truncate_error(e) for e in self.errors),
+            message_ids=tuple(self.message_ids),
         )
 
     def error(self, text: str) -> None:
@@ -247,6 +268,7 @@ class _Delivery(MediaSending):
             "chat_id": self.dest.chat_id,
             "disable_notification": self.silent,
             "message_thread_id": self.thread_id,
+            "reply_parameters": None if self.message_ids else self.reply_parameters,
         }
         return await self.bot.async_call(
             self.dest.chat_id, lambda: make(common), self.stats, weight=weight
@@ -255,19 +277,26 @@ class _Delivery(MediaSending):
     # ---- text --------------------------------------------------------------------
 
     async def send_text(self, text: str) -> None:
-        for chunk in split_text(text, self.limits.text_chars, html_mode=self.html_mode):
+        chunks = split_text(text, self.limits.text_chars, html_mode=self.html_mode)
+        for index, chunk in enumerate(chunks):
+            markup = self.take_markup() if index == len(chunks) - 1 else None
             try:
-                await self._send_text_chunk(chunk)
+                await self._send_text_chunk(chunk, markup)
             except TelegramSendError as err:
                 self.text_failed = True
                 self.failed_call("text", err)
 
-    async def _send_text_chunk(self, chunk: str) -> None:
+    async def _send_text_chunk(
+        self, chunk: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
         bot = self.bot.bot
         try:
-            await self.call(
+            message = await self.call(
                 lambda common: bot.send_message(
-                    text=chunk, parse_mode=self.parse_mode, **common
+                    text=chunk,
+                    parse_mode=self.parse_mode,
+                    reply_markup=markup,
+                    **common,
                 )
             )
         except TelegramSendError as err:
@@ -275,13 +304,44 @@ class _Delivery(MediaSending):
                 raise
             self.formatting_refused("text", err)
             plain = html_to_plain(chunk) if self.html_mode else chunk
-            await self.call(lambda common: bot.send_message(text=plain, **common))
+            message = await self.call(
+                lambda common: bot.send_message(
+                    text=plain, reply_markup=markup, **common
+                )
+            )
         self.messages_sent += 1
+        self.sent(message)
+
+    def sent(self, message: Any) -> None:
+        """Keep the id of a message put into the chat."""
+        message_id = getattr(message, "message_id", None)
+        if isinstance(message_id, int):
+            self.message_ids.append(message_id)
+
+    def take_markup(self) -> InlineKeyboardMarkup | None:
+        """Return the buttons for the message about to be sent, once."""
+        markup, self.markup = self.markup, None
+        return markup
 
     def formatting_refused(self, what: str, err: TelegramSendError) -> None:
         """Note a parse-mode refusal: the plain resend is delivered, not as asked."""
         self.degraded = True
         self.error(f"{what} sent as plain text, formatting refused: {err}")
+
+
+def reply_markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """Return Telegram's inline keyboard for rows of buttons (None without any)."""
+    keyboard = [
+        [
+            InlineKeyboardButton(button.text, url=button.url)
+            if button.url
+            else InlineKeyboardButton(button.text, callback_data=button.action)
+            for button in row
+        ]
+        for row in rows
+        if row
+    ]
+    return InlineKeyboardMarkup(keyboard) if keyboard else None
 
 
 def _thread_id(notification: Notification, dest: TelegramDestination) -> int | None:
@@ -296,6 +356,7 @@ def _thread_id(notification: Notification, dest: TelegramDestination) -> int | N
 
 __all__ = [
     "ChatMigratedCallback",
+    "DeliveredCallback",
     "TelegramDestination",
     "format_size",
     "normalize_chat_id",

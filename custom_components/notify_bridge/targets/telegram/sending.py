@@ -77,6 +77,8 @@ class MediaSending:
     failed_call: Callable[[str, TelegramSendError], None]
     formatting_refused: Callable[[str, TelegramSendError], None]
     send_text: Callable[[str], Awaitable[None]]
+    sent: Callable[[Any], None]
+    take_markup: Callable[[], Any]
 
     @property
     def html_mode(self) -> bool:
@@ -102,6 +104,9 @@ class MediaSending:
         for item in prepared:
             if item.note:
                 self.error(f"media {item.index + 1}: {item.note}")
+        # A lone photo carrying the whole text carries the buttons too; otherwise
+        # they go on the text sent after the media (albums cannot carry them).
+        self._markup_on_media = len(prepared) == 1 and not skipped and not overflow
         await self._send_prepared(prepared, caption)
         for skip in skipped:
             await self._send_skipped(skip)
@@ -230,6 +235,7 @@ class MediaSending:
         try:
             message = await self._media_call(item, caption, parse_mode)
             self._delivered(item, message)
+            self.sent(message)
         except TelegramSendError as err:
             failure = err
         finally:
@@ -294,6 +300,8 @@ class MediaSending:
         }
         if item.file_id is None:
             kwargs["filename"] = item.filename
+        if caption and getattr(self, "_markup_on_media", False):
+            kwargs["reply_markup"] = self.take_markup()
         bot = self.bot.bot
         # `media_of` is called per attempt: a file is read again from its start.
         if item.kind is MediaType.PHOTO:
@@ -317,6 +325,7 @@ class MediaSending:
             messages = await self._group_call(group, first_caption)
             for item, message in zip(group, messages, strict=False):
                 self._delivered(item, message, count_message=False)
+                self.sent(message)
         except TelegramSendError as err:
             failure: TelegramSendError | None = err
         else:
