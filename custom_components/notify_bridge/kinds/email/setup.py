@@ -12,6 +12,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ...const import DOMAIN
 from ...pipeline.models import DeliveryError
+from ...redaction import register_secret
 from ...runtime import BridgeHub, TargetRuntime
 from ...targets.email import (
     EmailAuthError,
@@ -46,6 +47,9 @@ type EmailConfigEntry = ConfigEntry[EmailRuntime]
 def make_sender(hass: HomeAssistant, entry: EmailConfigEntry) -> SmtpSender:
     """Return the entry's sender; a refused login starts reauth (once)."""
     settings = settings_from_data(entry.data)
+    if settings.password:
+        # Masked in every log line from now on, whichever library writes it.
+        register_secret(settings.password)
 
     @callback
     def start_reauth() -> None:
