@@ -14,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.kinds.email import config_flow as email_flow
 from custom_components.notify_bridge.kinds.email.setup import EmailRuntime
 from tests.common import start_entry_flow, start_subentry_flow
 from tests.fakes.smtp_server import HOSTNAME, FakeSmtpServer
@@ -373,3 +374,31 @@ async def test_recipient_reconfigure(
     destination = entry.runtime_data.destinations[FAMILY_ID].destination
     assert destination.language == "de"
     assert destination.recipients.envelope == (ALICE, BOB)
+
+
+async def test_reconfigure_without_login_when_server_needs_one(
+    hass: HomeAssistant, server: FakeSmtpServer, setup_email: MockConfigEntry
+) -> None:
+    """Clearing the user name drops the password too; this server requires a
+    login, so MAIL FROM is refused and nothing changes."""
+    result = await setup_email.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], account_input(server, username=None, password=None)
+    )
+    assert result["errors"] == {"base": "email_sender_refused"}
+    assert "530" in result["description_placeholders"]["detail"]
+    assert setup_email.data["username"] == USER
+    assert setup_email.data["password"] == PASSWORD
+
+
+async def test_unexpected_error_is_unknown(
+    hass: HomeAssistant, server: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the check is logged and shown as the generic error, not a crash."""
+
+    async def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(email_flow, "async_validate", broken)
+    result = await _submit(hass, account_input(server))
+    assert result["errors"] == {"base": "unknown"}

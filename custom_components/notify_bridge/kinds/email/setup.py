@@ -125,10 +125,7 @@ async def async_setup_email(
 
 def email_diagnostics(entry: EmailConfigEntry) -> dict[str, Any]:
     """Return the server and the sender's counters (never the password)."""
-    runtime = getattr(entry, "runtime_data", None)
-    if not isinstance(runtime, EmailRuntime):
-        return {}
-    sender = runtime.sender
+    sender = entry.runtime_data.sender
     return {
         "smtp": {
             "host": sender.settings.host,
