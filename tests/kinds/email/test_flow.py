@@ -402,3 +402,34 @@ async def test_unexpected_error_is_unknown(
     monkeypatch.setattr(email_flow, "async_validate", broken)
     result = await _submit(hass, account_input(server))
     assert result["errors"] == {"base": "unknown"}
+
+
+@pytest.mark.usefixtures("trust_server")
+async def test_implicit_tls_account_delivers(
+    hass: HomeAssistant, server: FakeSmtpServer
+) -> None:
+    """Security ssl (TLS from the first byte): created, loaded, and a mail sent
+    through its notify entity arrives."""
+    async with FakeSmtpServer(
+        security="ssl", users={USER: PASSWORD}, certificate=server.certificate
+    ) as tls:
+        result = await _submit(hass, account_input(tls, security="ssl"))
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        entry = result["result"]
+        await hass.async_block_till_done()
+        result = await start_subentry_flow(hass, entry)
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"to": [ALICE], "name": "Alice"}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": "notify.alice", "message": "over TLS", "title": "Hi"},
+            blocking=True,
+        )
+        (received,) = tls.received
+        assert received.rcpt_tos == (ALICE,)
+        assert received.message["Subject"] == "Hi"
+        assert await hass.config_entries.async_unload(entry.entry_id)
