@@ -6,7 +6,16 @@ and the hooks of `Kind`, never by importing a kind's package itself.
 
 from __future__ import annotations
 
-from .kinds import gitea, ha_events, home_assistant, immich, planka, telegram, webhook
+from .kinds import (
+    email,
+    gitea,
+    ha_events,
+    home_assistant,
+    immich,
+    planka,
+    telegram,
+    webhook,
+)
 from .runtime import Kind
 
 KINDS: dict[str, Kind] = {
@@ -14,6 +23,7 @@ KINDS: dict[str, Kind] = {
     for kind in (
         home_assistant.KIND,
         telegram.KIND,
+        email.KIND,
         ha_events.KIND,
         immich.KIND,
         gitea.KIND,

@@ -15,6 +15,7 @@ class EntryKind(StrEnum):
 
     HOME_ASSISTANT = "home_assistant"
     TELEGRAM = "telegram"
+    EMAIL = "email"
     HA_EVENTS = "ha_events"
     IMMICH = "immich"
     GITEA = "gitea"
@@ -25,6 +26,7 @@ class EntryKind(StrEnum):
 # Subentry types: each kind its own, so its buttons, titles and errors say what it is.
 SUBENTRY_HA_TARGET: Final = "notification_target"
 SUBENTRY_TELEGRAM_CHAT: Final = "chat"
+SUBENTRY_EMAIL_RECIPIENT: Final = "recipient"
 SUBENTRY_HA_EVENTS_ROUTE: Final = "event_route"
 SUBENTRY_IMMICH_ROUTE: Final = "album_route"
 SUBENTRY_GITEA_ROUTE: Final = "repository_route"

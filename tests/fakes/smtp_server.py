@@ -170,9 +170,11 @@ class FakeSmtpServer:
         certificate: Certificate | None = None,
         auth_require_tls: bool = True,
         data_size_limit: int = 32 * 1024 * 1024,
+        port: int = 0,
     ) -> None:
         """`security`: starttls, ssl or none; `users`: logins AUTH accepts;
-        `data_size_limit`: the SIZE announced in EHLO (and enforced)."""
+        `data_size_limit`: the SIZE announced in EHLO (and enforced); `port`: 0 for
+        a free one, or the port of a server that was stopped (it comes back)."""
         self.data_size_limit = data_size_limit
         self.security = security
         self.users = {"bridge": "s3cret"} if users is None else users
@@ -188,7 +190,7 @@ class FakeSmtpServer:
         self.max_open = 0
         self.in_data = 0
         self.max_in_data = 0
-        self.port = 0
+        self.port = port
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> FakeSmtpServer:
@@ -198,7 +200,7 @@ class FakeSmtpServer:
         self._server = await loop.create_server(
             lambda: self._factory(tls),
             "127.0.0.1",
-            0,
+            self.port,
             ssl=tls if self.security == "ssl" else None,
         )
         self.port = self._server.sockets[0].getsockname()[1]

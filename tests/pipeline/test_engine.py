@@ -7,11 +7,15 @@ import logging
 
 import pytest
 
-from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
+from custom_components.notify_bridge.pipeline.dispatch import (
+    Dispatcher,
+    dispatch_status,
+)
 from custom_components.notify_bridge.pipeline.engine import Pipeline, event_context
 from custom_components.notify_bridge.pipeline.health import DispatchHistory
 from custom_components.notify_bridge.pipeline.limits import MAX_ERROR_LENGTH
 from custom_components.notify_bridge.pipeline.models import (
+    DeliveryResult,
     DispatchStatus,
     Notification,
     OutputFormat,
@@ -216,3 +220,19 @@ async def test_preview_equals_delivery() -> None:
         route.template, event_context(event), OutputFormat.MARKDOWN
     )
     assert dest.received[0].message == preview == r"*a\_b*"
+
+
+def test_delivery_reaching_part_of_its_audience_is_partial() -> None:
+    """A mail some recipients refused was still sent: partial, not fail; nothing
+    sent is fail, and a queued retry stays queued."""
+    partly = DeliveryResult(
+        "a", "a", success=False, messages_sent=1, errors=("bob refused",)
+    )
+    nothing = DeliveryResult("a", "a", success=False, errors=("all refused",))
+    queued = DeliveryResult("a", "a", success=False, queued=True)
+    ok = DeliveryResult("b", "b", success=True, messages_sent=1)
+    assert dispatch_status([partly]) is DispatchStatus.PARTIAL
+    assert dispatch_status([ok, partly]) is DispatchStatus.PARTIAL
+    assert dispatch_status([nothing]) is DispatchStatus.FAIL
+    assert dispatch_status([queued]) is DispatchStatus.QUEUED
+    assert dispatch_status([ok]) is DispatchStatus.OK

@@ -42,21 +42,35 @@ def failed_result(destination_id: str, name: str, error: str) -> DeliveryResult:
     )
 
 
+def _partly(result: DeliveryResult) -> bool:
+    """Return whether a delivery reached its destination only in part."""
+    return (
+        not result.success
+        and result.messages_sent > 0
+        and not result.queued
+        and not result.deferred
+    )
+
+
 def dispatch_status(
     results: Sequence[DeliveryResult], *, failed_before: bool = False
 ) -> DispatchStatus:
     """Return the overall status: the least delivered outcome decides.
 
     A failure for good next to anything else is `partial` (so is an unconfirmed
-    send); without one, something in the outbox makes it `queued`, something held by
-    quiet hours `deferred`; only everything delivered now is `ok`.
+    send, and a delivery that reached only part of its audience: a mail some
+    recipients refused, an album with a photo missing); without one, something in
+    the outbox makes it `queued`, something held by quiet hours `deferred`; only
+    everything delivered now is `ok`.
     """
     failed = failed_before + sum(
-        1 for r in results if not r.success and not r.queued and not r.unconfirmed
+        1
+        for r in results
+        if not r.success and not r.queued and not r.unconfirmed and not _partly(r)
     )
     if not results or failed == len(results) + failed_before:
         return DispatchStatus.FAIL
-    if failed or any(r.unconfirmed for r in results):
+    if failed or any(r.unconfirmed or _partly(r) for r in results):
         return DispatchStatus.PARTIAL
     if any(r.queued for r in results):
         return DispatchStatus.QUEUED

@@ -53,9 +53,12 @@ class EmailDestination:
         default_subject: str | None = None,
         download: Download | None = None,
         clock: Callable[[], datetime] = local_now,
+        language: str | None = None,
     ) -> None:
         """`default_subject` is used when a notification has no title; `download`
-        fetches media URLs (see `url_downloader`); without it URLs are linked."""
+        fetches media URLs (see `url_downloader`); without it URLs are linked;
+        `language` is the readers' (the pipeline renders and digests in it)."""
+        self.language = language
         self.sender = sender
         self.recipients = recipients
         self.default_subject = default_subject
