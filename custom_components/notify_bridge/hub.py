@@ -135,6 +135,9 @@ class NotifyBridgeHub:
             ),
         )
         self.pipeline.add_listener(self._on_summary)
+        # Destinations without a language of their own read Home Assistant's.
+        self.pipeline.default_language = hass.config.language
+        self.policy.default_language = hass.config.language
 
     async def async_load(self) -> None:
         """Load what waited (quiet hours, outbox) before the last stop."""

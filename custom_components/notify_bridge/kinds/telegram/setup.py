@@ -20,7 +20,7 @@ from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.storage import Store
 from telegram.error import InvalidToken, TelegramError
 
-from ...const import DOMAIN
+from ...const import CONF_LANGUAGE, DOMAIN
 from ...pipeline.policy import RetryPolicy
 from ...runtime import BridgeHub, TargetRuntime
 from ...targets.telegram import (
@@ -160,6 +160,8 @@ def _chat(
             CONF_SEND_LARGE_VIDEOS_AS_DOCUMENTS, False
         ),
         on_chat_migrated=partial(_store_migrated_chat, hass, entry),
+        language=data.get(CONF_LANGUAGE),
+        default_language=hass.config.language,
     )
 
 

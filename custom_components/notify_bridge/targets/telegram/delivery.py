@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ...pipeline.i18n import resolve_language
 from ...pipeline.log import get_logger
 from ...pipeline.models import (
     DeliveryError,
@@ -66,6 +67,8 @@ class TelegramDestination:
         disable_notification: bool = False,
         send_large_videos_as_documents: bool = False,
         on_chat_migrated: ChatMigratedCallback | None = None,
+        language: str | None = None,
+        default_language: str | None = None,
     ) -> None:
         """Bind a chat of `bot` with this destination's options."""
         self.bot = bot
@@ -76,6 +79,9 @@ class TelegramDestination:
         self.disable_notification = disable_notification
         self.send_large_videos_as_documents = send_large_videos_as_documents
         self.on_chat_migrated = on_chat_migrated
+        # The readers' language (None: Home Assistant's), read by the pipeline.
+        self.language = language
+        self._default_language = default_language
         self._migrated = False
 
     @property
@@ -87,6 +93,11 @@ class TelegramDestination:
     def name(self) -> str:
         """Return the name used in summaries."""
         return self._name
+
+    @property
+    def text_language(self) -> str:
+        """Return the language of the bridge's own texts in this chat."""
+        return resolve_language(self.language, self._default_language)
 
     @property
     def output_format(self) -> OutputFormat:
