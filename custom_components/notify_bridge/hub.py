@@ -44,6 +44,7 @@ from .const import (
     WEEKDAYS,
     issue_id,
 )
+from .debug_window import DebugWindow
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
 from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD, OUTBOX_MAX_RETRY_DELAY
@@ -138,6 +139,8 @@ class NotifyBridgeHub:
         # Destinations without a language of their own read Home Assistant's.
         self.pipeline.default_language = hass.config.language
         self.policy.default_language = hass.config.language
+        # DEBUG for an area, for a bounded time (the `debug` action).
+        self.debug_window = DebugWindow(hass)
 
     async def async_load(self) -> None:
         """Load what waited (quiet hours, outbox) before the last stop."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -124,6 +124,20 @@ type SourceConfigEntry = ConfigEntry[SourceRuntime]
 # --- what kinds see of the hub --------------------------------------------------------
 
 
+class DebugSwitch(Protocol):
+    """The debug window (debug_window.DebugWindow) as the shared glue uses it."""
+
+    @property
+    def areas(self) -> list[str]:
+        """The areas at DEBUG now."""
+
+    def start(self, area: str, duration: timedelta) -> datetime:
+        """Turn an area to DEBUG until now + duration; returns the end."""
+
+    def stop(self) -> None:
+        """Restore every logger's level and remove the notice."""
+
+
 class BridgeHub(Protocol):
     """The integration-wide hub (hub.py) as kinds and entities use it."""
 
@@ -134,6 +148,10 @@ class BridgeHub(Protocol):
     @property
     def policy(self) -> DeliveryPolicy:
         """Quiet hours, outbox and backlog of every destination."""
+
+    @property
+    def debug_window(self) -> DebugSwitch:
+        """DEBUG logging for an area, for a bounded time."""
 
     def register_destination(
         self, runtime: DestinationRuntime, options: Mapping[str, Any] | None = None

@@ -28,6 +28,7 @@ from .const import (
     SERVICE_PREVIEW_TEMPLATE,
     SERVICE_SEND,
 )
+from .debug_window import async_setup_debug_window
 from .kinds.shared.entities import raise_if_lost
 from .pipeline.models import (
     Destination,
@@ -150,6 +151,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=PREVIEW_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    async_setup_debug_window(hass, hass.data[DATA_HUB].debug_window)
 
 
 def _require_destinations(
