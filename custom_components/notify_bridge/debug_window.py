@@ -56,11 +56,17 @@ AREA_LOGGERS: Final[Mapping[str, tuple[str, ...]]] = {
     "email": (".targets.email", ".kinds.email", "aiosmtplib"),
     "home_assistant": (".kinds.home_assistant",),
     "immich": (".sources.immich", ".kinds.immich"),
-    "gitea": (".sources.gitea", ".sources.gitea_client", ".kinds.gitea"),
+    "gitea": (
+        ".sources.gitea",
+        ".sources.gitea_client",
+        ".sources.gitea_texts",
+        ".kinds.gitea",
+    ),
     "planka": (".sources.planka", ".kinds.planka"),
     "webhook": (
         ".sources.generic_webhook",
         ".sources.ingress",
+        ".sources.replay",
         ".kinds.webhook",
         ".kinds.shared.webhook_source",
     ),
