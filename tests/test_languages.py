@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 -- Russian is written in Cyrillic
+# ruff: noqa: RUF001, RUF002 -- Russian is written in Cyrillic
 """Each destination reads its own language: built-in texts, default templates, and
 user templates that branch on `language`; Home Assistant's language by default."""
 

@@ -1,28 +1,58 @@
-"""The bridge's own words in a chat (skipped-media notices) are in its language."""
-
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from typing import Any
 
+from aiohttp import ClientSession
 import pytest
 
 from custom_components.notify_bridge.pipeline.models import MediaItem, MediaType
-from custom_components.notify_bridge.targets.telegram import OFFICIAL_LIMITS
+from custom_components.notify_bridge.targets.telegram import (
+    OFFICIAL_LIMITS,
+    RetryPolicy,
+)
 from custom_components.notify_bridge.targets.telegram.sender import TelegramBot
 from tests.fakes.telegram_server import FakeTelegramServer, make_jpeg
 
-from .test_sender import (  # noqa: F401 - fixtures
-    dest,
-    html,
-    make_bot,
-    sends,
-    server,
-    session,
-)
+from .test_sender import FAST, LOOPBACK, dest, html, sends
 
 CLIP = "https://cdn.example/clip.mp4"
 pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    """The fake Bot API; no call may break the spec."""
+    async with FakeTelegramServer() as fake:
+        yield fake
+        assert fake.spec_violations == []
+
+
+@pytest.fixture
+async def make_bot(
+    server: FakeTelegramServer,
+) -> AsyncIterator[Callable[..., TelegramBot]]:
+    """Bots talking to the fake, closed afterwards."""
+    bots: list[TelegramBot] = []
+    async with ClientSession() as session:
+
+        def factory(**kwargs: Any) -> TelegramBot:
+            bot = TelegramBot(
+                server.token,
+                session=session,
+                retry=RetryPolicy(base_delay=0.001),
+                url_policy=LOOPBACK,
+                rate_limits=FAST,
+                api_base_url=server.api_root,
+                **kwargs,
+            )
+            bots.append(bot)
+            return bot
+
+        yield factory
+        for bot in bots:
+            await bot.async_close()
 
 
 async def _notice(
