@@ -260,3 +260,29 @@ async def test_language_of_home_assistant_destination_is_exposed(
     default = HomeAssistantDestination(hass, "d", "D", {"delivery": "notify_service"})
     assert russian.language == "ru"
     assert default.language is None
+
+
+@pytest.mark.parametrize("destinations", [[phone(language="ru"), sidebar()]])
+@pytest.mark.usefixtures("legacy_notify_calls", "setup_integration")
+async def test_preview_renders_in_the_destinations_language(
+    hass: HomeAssistant,
+) -> None:
+    """preview_template for a destination renders as its delivery would: in its
+    language; a context naming a language wins."""
+
+    async def preview(**data: object) -> str:
+        response = await hass.services.async_call(
+            "notify_bridge",
+            "preview_template",
+            {"template": BRANCHING, "context": {"data": {"who": "Ann"}}, **data},
+            blocking=True,
+            return_response=True,
+        )
+        assert isinstance(response, dict)
+        return str(response["text"])
+
+    assert await preview(entity_id=PHONE) == "Звонок: Ann"
+    assert await preview(entity_id="notify.sidebar") == "Ring: Ann"
+    assert await preview() == "Ring: Ann"
+    context = {"data": {"who": "Ann"}, "language": "en"}
+    assert await preview(entity_id=PHONE, context=context) == "Ring: Ann"
