@@ -286,3 +286,20 @@ async def test_preview_renders_in_the_destinations_language(
     assert await preview() == "Ring: Ann"
     context = {"data": {"who": "Ann"}, "language": "en"}
     assert await preview(entity_id=PHONE, context=context) == "Ring: Ann"
+
+
+@pytest.mark.parametrize("destinations", [[phone(), sidebar()]])
+@pytest.mark.parametrize("routes", [[demo_route()]])
+async def test_changing_home_assistants_language_is_followed(
+    hass: HomeAssistant,
+    legacy_notify_calls: list[ServiceCall],
+    setup_integration: None,
+) -> None:
+    """Set to Russian in the settings while running: the next notification of a
+    destination without a language of its own is Russian, without a reload."""
+    await hass.config.async_update(language="ru")
+    await hass.async_block_till_done()
+    hass.bus.async_fire(DEMO_EVENT, {"who": "Ann"})
+    await hass.async_block_till_done()
+    assert [call.data["message"] for call in legacy_notify_calls] == ["Звонок: Ann"]
+    assert sidebar_messages(hass) == ["Звонок: Ann"]

@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, Platform
+from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
@@ -136,11 +136,17 @@ class NotifyBridgeHub:
             ),
         )
         self.pipeline.add_listener(self._on_summary)
-        # Destinations without a language of their own read Home Assistant's.
-        self.pipeline.default_language = hass.config.language
-        self.policy.default_language = hass.config.language
+        # Destinations without a language of their own read Home Assistant's,
+        # also after it is changed (the hub lives as long as Home Assistant runs).
+        self._follow_language()
+        hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._follow_language)
         # DEBUG for an area, for a bounded time (the `debug` action).
         self.debug_window = DebugWindow(hass)
+
+    @callback
+    def _follow_language(self, _event: Event | None = None) -> None:
+        self.pipeline.default_language = self.hass.config.language
+        self.policy.default_language = self.hass.config.language
 
     async def async_load(self) -> None:
         """Load what waited (quiet hours, outbox) before the last stop."""
