@@ -161,7 +161,8 @@ def _chat(
         ),
         on_chat_migrated=partial(_store_migrated_chat, hass, entry),
         language=data.get(CONF_LANGUAGE),
-        default_language=hass.config.language,
+        # Read when needed: Home Assistant's language may change while running.
+        default_language=lambda: hass.config.language,
     )
 
 

@@ -68,7 +68,7 @@ class TelegramDestination:
         send_large_videos_as_documents: bool = False,
         on_chat_migrated: ChatMigratedCallback | None = None,
         language: str | None = None,
-        default_language: str | None = None,
+        default_language: str | Callable[[], str] | None = None,
     ) -> None:
         """Bind a chat of `bot` with this destination's options."""
         self.bot = bot
@@ -97,7 +97,10 @@ class TelegramDestination:
     @property
     def text_language(self) -> str:
         """Return the language of the bridge's own texts in this chat."""
-        return resolve_language(self.language, self._default_language)
+        fallback = self._default_language
+        return resolve_language(
+            self.language, fallback() if callable(fallback) else fallback
+        )
 
     @property
     def output_format(self) -> OutputFormat:
