@@ -46,8 +46,10 @@ class ChatOptions(Protocol):
     """What media sending reads of its destination (a TelegramDestination)."""
 
     send_large_videos_as_documents: bool
-    # The language of built-in texts in the chat (skipped-media notices).
-    text_language: str
+
+    @property
+    def text_language(self) -> str:
+        """The language of built-in texts in the chat (skipped-media notices)."""
 
 
 class MediaSending:
