@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+import re
+from string import Formatter
 
 import pytest
 
@@ -103,3 +105,62 @@ def test_kind_specific_aborts() -> None:
         assert key in aborts
     assert "bot" in aborts["telegram_already_configured"]
     assert "already_configured" not in aborts
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+    """Return every text of a translation tree by its dotted key."""
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{path}.")
+        else:
+            flat[path] = value
+    return flat
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+
+
+LANGUAGE_FILES = sorted((ROOT / "translations").glob("*.json"))
+
+
+def test_russian_translation_exists() -> None:
+    """Russian ships next to English (the predecessor shipped both)."""
+    assert {path.stem for path in LANGUAGE_FILES} >= {"en", "ru"}
+
+
+@pytest.mark.parametrize("path", LANGUAGE_FILES, ids=lambda path: path.stem)
+def test_translation_is_complete(path: Path) -> None:
+    """Every key of strings.json, no other key, with the same placeholders.
+
+    The failure lists the exact keys, so texts added to strings.json in parallel
+    can be translated at merge time.
+    """
+    source = _flatten(STRINGS)
+    translated = _flatten(json.loads(path.read_text(encoding="utf-8")))
+    missing = sorted(set(source) - set(translated))
+    extra = sorted(set(translated) - set(source))
+    assert not missing, f"{path.name} lacks: {', '.join(missing)}"
+    assert not extra, f"{path.name} has keys strings.json lacks: {', '.join(extra)}"
+    wrong = sorted(
+        key
+        for key, text in source.items()
+        if _placeholders(text) != _placeholders(translated[key])
+    )
+    assert not wrong, f"{path.name}: placeholders differ in {', '.join(wrong)}"
+    assert all(text.strip() for text in translated.values())
+
+
+def test_russian_is_russian() -> None:
+    """ru.json is a translation, not a copy: texts with words are in Cyrillic."""
+    source = _flatten(STRINGS)
+    russian = _flatten(json.loads((ROOT / "translations/ru.json").read_text()))
+    worded = [key for key, text in source.items() if len(text.split()) >= 3]
+    latin = [
+        key
+        for key in worded
+        if not re.search("[\u0430-\u044f\u0451]", russian[key], re.I)
+    ]
+    assert latin == []

@@ -65,7 +65,16 @@ async def async_unload_entry(
 ) -> bool:
     """Unload an entry; its listeners and tasks go with it (async_on_unload)."""
     platforms = KINDS[entry.data[CONF_KIND]].platforms
-    return await hass.config_entries.async_unload_platforms(entry, platforms)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, platforms)
+    others = [
+        other
+        for other in hass.config_entries.async_loaded_entries(DOMAIN)
+        if other.entry_id != entry.entry_id
+    ]
+    if unloaded and not others:
+        # A debug window never outlives the last entry.
+        hass.data[DATA_HUB].debug_window.stop()
+    return unloaded
 
 
 async def async_remove_entry(

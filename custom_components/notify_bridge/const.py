@@ -127,6 +127,10 @@ CONF_QUIET_END: Final = "quiet_end"
 CONF_QUIET_MODE: Final = "quiet_mode"
 CONF_QUIET_WEEKDAYS: Final = "quiet_weekdays"
 CONF_MAX_PENDING: Final = "max_pending"
+# The language a destination's readers read (built-in texts, default templates);
+# LANGUAGE_HA (never stored) means Home Assistant's own language.
+CONF_LANGUAGE: Final = "language"
+LANGUAGE_HA: Final = "ha"
 # Routes (every source kind): coalescing window and how held notifications go out.
 CONF_COALESCE_SECONDS: Final = "coalesce_seconds"
 CONF_DIGEST: Final = "digest"

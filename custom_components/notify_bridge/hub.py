@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, Platform
+from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
@@ -44,6 +44,7 @@ from .const import (
     WEEKDAYS,
     issue_id,
 )
+from .debug_window import DebugWindow
 from .kinds.shared.digests import DigestScheduler
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
@@ -141,6 +142,17 @@ class NotifyBridgeHub:
         )
         self.pipeline.add_listener(self._on_summary)
         self.digests = DigestScheduler(hass, self.pipeline)
+        # Destinations without a language of their own read Home Assistant's,
+        # also after it is changed (the hub lives as long as Home Assistant runs).
+        self._follow_language()
+        hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._follow_language)
+        # DEBUG for an area, for a bounded time (the `debug` action).
+        self.debug_window = DebugWindow(hass)
+
+    @callback
+    def _follow_language(self, _event: Event | None = None) -> None:
+        self.pipeline.default_language = self.hass.config.language
+        self.policy.default_language = self.hass.config.language
 
     async def async_load(self) -> None:
         """Load what waited (quiet hours, outbox, digests) before the last stop."""

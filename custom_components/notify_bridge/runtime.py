@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -170,6 +170,20 @@ class DigestControl(Protocol):
         """Send a route's digest now; one summary per destination (none if empty)."""
 
 
+class DebugSwitch(Protocol):
+    """The debug window (debug_window.DebugWindow) as the shared glue uses it."""
+
+    @property
+    def areas(self) -> list[str]:
+        """The areas at DEBUG now."""
+
+    def start(self, area: str, duration: timedelta) -> datetime:
+        """Turn an area to DEBUG until now + duration; returns the end."""
+
+    def stop(self) -> None:
+        """Restore every logger's level and remove the notice."""
+
+
 class BridgeHub(Protocol):
     """The integration-wide hub (hub.py) as kinds and entities use it."""
 
@@ -191,6 +205,10 @@ class BridgeHub(Protocol):
 
     def sent_messages(self, dispatch_id: str) -> Mapping[str, tuple[int, ...]] | None:
         """Message ids per destination a recent dispatch sent (None: not known)."""
+
+    @property
+    def debug_window(self) -> DebugSwitch:
+        """DEBUG logging for an area, for a bounded time."""
 
     def register_destination(
         self, runtime: DestinationRuntime, options: Mapping[str, Any] | None = None

@@ -31,7 +31,9 @@ from .const import (
     SERVICE_SEND,
     SERVICE_SEND_DIGEST,
 )
+from .debug_window import async_setup_debug_window
 from .kinds.shared.entities import raise_if_lost
+from .pipeline.i18n import destination_language
 from .pipeline.models import (
     Button,
     Destination,
@@ -233,6 +235,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=PREVIEW_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    async_setup_debug_window(hass, hass.data[DATA_HUB].debug_window)
 
 
 def _require_destinations(
@@ -476,9 +479,13 @@ async def _async_preview_template(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     hub = hass.data[DATA_HUB]
     output_format = call.data.get(ATTR_FORMAT, OutputFormat.PLAIN)
+    language = hub.pipeline.default_language
     if entity_id := call.data.get(ATTR_ENTITY_ID):
-        output_format = _require_destinations(hass, [entity_id])[0].output_format
-    context = call.data.get(ATTR_CONTEXT, SAMPLE_CONTEXT)
+        destination = _require_destinations(hass, [entity_id])[0]
+        output_format = destination.output_format
+        language = destination_language(destination, language)
+    # As delivery renders it: in the reader's language, unless the context says.
+    context = {"language": language, **call.data.get(ATTR_CONTEXT, SAMPLE_CONTEXT)}
     try:
         text = await hub.pipeline.async_preview(
             call.data[ATTR_TEMPLATE], context, output_format

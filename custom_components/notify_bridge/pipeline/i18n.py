@@ -29,6 +29,12 @@ PLURAL_CATEGORIES: Mapping[str, frozenset[str]] = {
     "ru": frozenset({"one", "few", "many"}),
 }
 
+# The order in which the `plural` template filter takes its forms.
+PLURAL_ORDER: Mapping[str, tuple[str, ...]] = {
+    "en": ("one", "other"),
+    "ru": ("one", "few", "many"),
+}
+
 _MONTHS_GENITIVE_RU = (
     "января",
     "февраля",
@@ -88,6 +94,20 @@ def plural_category(language: str, count: int) -> str:
             return "few"
         return "many"
     return "one" if n == 1 else "other"
+
+
+def plural_form(language: str | None, count: Any, forms: tuple[str, ...]) -> str:
+    """Return the form of `forms` (in PLURAL_ORDER) that `count` takes; the last
+    one when fewer are given, "" when none (a template's own words, any count)."""
+    if not forms:
+        return ""
+    language = resolve_language(language)
+    try:
+        category = plural_category(language, int(count))
+    except TypeError, ValueError, OverflowError:
+        category = PLURAL_ORDER[language][-1]
+    index = PLURAL_ORDER[language].index(category)
+    return str(forms[min(index, len(forms) - 1)])
 
 
 def format_number(value: int | float, language: str = DEFAULT_LANGUAGE) -> str:

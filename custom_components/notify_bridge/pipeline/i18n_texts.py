@@ -132,14 +132,55 @@ _EN: dict[str, TextValue] = {
     "memories.years_ago": {"one": "{count} year ago", "other": "{count} years ago"},
     "memories.random": "A random photo from {album}",
     "memories.none": "No photos from this day in earlier years.",
-    # Bot command answers (placeholders until the bot commands land).
-    "bot.unknown_command": "Unknown command. Send /help for the list.",
-    "bot.help": "Commands: {commands}",
-    "bot.status": {
-        "one": "{count} notification waiting.",
-        "other": "{count} notifications waiting.",
+    # Bot command answers (targets/telegram/commands.py, inbound.py), sent as plain
+    # text. cmd_*: setMyCommands descriptions (at most 256 characters each).
+    "bot.cmd_help": "Show the commands",
+    "bot.cmd_status": "Backlog, failed deliveries and sources with problems",
+    "bot.cmd_latest": "The last notifications sent here: /latest [n]",
+    "bot.cmd_mute": "Hold notifications here: /mute 30m, /mute 2h, /mute 1d",
+    "bot.cmd_unmute": "Stop holding; what was held comes as a digest",
+    "bot.cmd_flush": "Deliver what is held now",
+    "bot.help": (
+        "Notify Bridge commands:\n"
+        "/status - backlog, failed deliveries, sources with problems\n"
+        "/latest [n] - the last n notifications sent to this chat\n"
+        "/mute <duration> - hold notifications (e.g. 30m, 2h, 1d)\n"
+        "/unmute - stop holding; held notifications come as a digest\n"
+        "/flush - deliver what is held now\n"
+        "/help - this list"
+    ),
+    "bot.status_header": "Notify Bridge status",
+    "bot.status_destination": "• {name}: {backlog} waiting, {failed} failed",
+    "bot.status_muted": "  muted until {until}",
+    "bot.status_no_destinations": "No destinations.",
+    "bot.status_sources_ok": "All sources are fine.",
+    "bot.status_sources": "Sources with problems: {sources}",
+    "bot.latest_header": {
+        "one": "The last notification:",
+        "other": "Last {count} notifications, newest first:",
     },
-    "bot.not_allowed": "Commands are not enabled in this chat.",
+    "bot.latest_item": "{when} - {text}",
+    "bot.latest_none": "Nothing has been delivered to this chat yet.",
+    "bot.latest_usage": "Usage: /latest [n], n from 1 to {max}.",
+    "bot.mute_usage": (
+        "Usage: /mute <duration>, e.g. /mute 30m, /mute 2h, /mute 1d"
+        " (at most {max} days)."
+    ),
+    "bot.muted": (
+        "Muted until {until}. Notifications are held and come as a digest on /unmute."
+    ),
+    "bot.unmuted": {
+        "one": "Unmuted; {count} held notification sent as a digest.",
+        "other": "Unmuted; {count} held notifications sent as a digest.",
+    },
+    "bot.flushed": {
+        "one": "{count} held notification delivered.",
+        "other": "{count} held notifications delivered.",
+    },
+    "bot.no_destination": "This chat is not a destination of this bot.",
+    "bot.slow_down": "Slow down: at most {limit} commands per {window} seconds.",
+    "bot.failed": "That did not work: {error}",
+    "bot.failed_internal": "That did not work; see the Home Assistant log.",
 }
 
 _RU: dict[str, TextValue] = {
@@ -322,14 +363,57 @@ _RU: dict[str, TextValue] = {
     },
     "memories.random": "Случайная фотография из альбома «{album}»",
     "memories.none": "В этот день в прошлые годы фотографий нет.",
-    "bot.unknown_command": "Неизвестная команда. Отправьте /help, чтобы увидеть список.",
-    "bot.help": "Команды: {commands}",
-    "bot.status": {
-        "one": "В очереди {count} уведомление.",
-        "few": "В очереди {count} уведомления.",
-        "many": "В очереди {count} уведомлений.",
+    "bot.cmd_help": "Показать команды",
+    "bot.cmd_status": "Очередь, неудачные доставки и источники с проблемами",
+    "bot.cmd_latest": "Последние уведомления, отправленные сюда: /latest [n]",
+    "bot.cmd_mute": "Задержать уведомления здесь: /mute 30m, /mute 2h, /mute 1d",
+    "bot.cmd_unmute": "Перестать задерживать; задержанное придёт сводкой",
+    "bot.cmd_flush": "Доставить задержанное сейчас",
+    "bot.help": (
+        "Команды Notify Bridge:\n"
+        "/status - очередь, неудачные доставки, источники с проблемами\n"
+        "/latest [n] - последние n уведомлений, отправленных в этот чат\n"
+        "/mute <длительность> - задержать уведомления (например 30m, 2h, 1d)\n"
+        "/unmute - перестать задерживать; задержанное придёт сводкой\n"
+        "/flush - доставить задержанное сейчас\n"
+        "/help - этот список"
+    ),
+    "bot.status_header": "Состояние Notify Bridge",
+    "bot.status_destination": "• {name}: ждут {backlog}, не доставлено {failed}",
+    "bot.status_muted": "  без уведомлений до {until}",
+    "bot.status_no_destinations": "Получателей нет.",
+    "bot.status_sources_ok": "Все источники в порядке.",
+    "bot.status_sources": "Источники с проблемами: {sources}",
+    # The count in parentheses reads right for any number ("Последние 21 …" would not).
+    "bot.latest_header": {
+        "one": "Последние уведомления ({count}), сначала новые:",
+        "few": "Последние уведомления ({count}), сначала новые:",
+        "many": "Последние уведомления ({count}), сначала новые:",
     },
-    "bot.not_allowed": "В этом чате команды не включены.",
+    "bot.latest_item": "{when} - {text}",
+    "bot.latest_none": "В этот чат ещё ничего не доставлялось.",
+    "bot.latest_usage": "Использование: /latest [n], n от 1 до {max}.",
+    "bot.mute_usage": (
+        "Использование: /mute <длительность>, например /mute 30m, /mute 2h,"
+        " /mute 1d (не более {max} дн.)."
+    ),
+    "bot.muted": (
+        "Уведомления задержаны до {until}. После /unmute они придут сводкой."
+    ),
+    "bot.unmuted": {
+        "one": "Задержка снята; {count} задержанное уведомление отправлено сводкой.",
+        "few": "Задержка снята; {count} задержанных уведомления отправлены сводкой.",
+        "many": "Задержка снята; {count} задержанных уведомлений отправлены сводкой.",
+    },
+    "bot.flushed": {
+        "one": "Доставлено {count} задержанное уведомление.",
+        "few": "Доставлено {count} задержанных уведомления.",
+        "many": "Доставлено {count} задержанных уведомлений.",
+    },
+    "bot.no_destination": "Этот чат не является получателем этого бота.",
+    "bot.slow_down": "Не так быстро: не более {limit} команд за {window} с.",
+    "bot.failed": "Не получилось: {error}",
+    "bot.failed_internal": "Не получилось; подробности в журнале Home Assistant.",
 }
 
 TEXTS: Mapping[str, Mapping[str, TextValue]] = {"en": _EN, "ru": _RU}

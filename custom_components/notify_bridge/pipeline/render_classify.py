@@ -114,6 +114,9 @@ def _select_ok(args: list[Any], kwargs: dict[str, Any]) -> bool:
 _FILTERS: dict[str, tuple[bool, Any]] = {
     # Never larger than their input (or a number / a bool).
     "abs": (False, _no_args),
+    # One of its constant forms; a number with its grouping.
+    "plural": (False, _consts_only),
+    "number": (False, _no_args),
     "attr": (False, _consts_only),
     "count": (False, _no_args),
     "d": (False, None),  # default: any fast argument, checked as an expression

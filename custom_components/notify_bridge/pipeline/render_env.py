@@ -26,6 +26,7 @@ from jinja2.runtime import ChainableUndefined, markup_join as _markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from .i18n import format_number, plural_form
 from .limits import MAX_TEMPLATE_SEQUENCE, RENDER_TIME_BUDGET
 from .models import OutputFormat
 from .render_errors import timeout_error
@@ -371,7 +372,25 @@ def _build_environment() -> _BridgeSandbox:
     env.filters["replace"] = _capped_replace
     env.globals = _curated_globals(env.globals)
     env.filters["_nb_tick"] = _tick
+    env.filters["plural"] = _plural
+    env.filters["number"] = _number
     return env
+
+
+@pass_context
+def _plural(context: Any, count: Any, *forms: str) -> str:
+    """`{{ n | plural('photo', 'photos') }}`: the form for `n` in the reader's
+    language, forms in its plural order (English one, other; Russian one, few,
+    many)."""
+    return plural_form(context.get("language"), count, forms)
+
+
+@pass_context
+def _number(context: Any, value: Any) -> str:
+    """`{{ n | number }}`: digit grouping of the reader's language (10,000 / 10 000)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return format_number(value, context.get("language") or "en")
 
 
 def _cut(text: str, limit: int) -> str:

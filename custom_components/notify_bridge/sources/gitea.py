@@ -18,6 +18,20 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ..pipeline.models import BridgeEvent, freeze
+from .gitea_texts import (
+    CREATE,
+    DEFAULT_TEMPLATES,
+    DELETE,
+    FALLBACK_TEMPLATE,
+    ISSUE_COMMENT,
+    ISSUES,
+    PULL_REQUEST,
+    PUSH,
+    RELEASE,
+    WORKFLOW_JOB,
+    WORKFLOW_RUN,
+    action_texts,
+)
 from .ingress import (
     MAX_BODY_BYTES,
     AuthConfig,
@@ -47,15 +61,6 @@ MAX_LISTED_COMMITS: Final = 10
 # Workflow conclusions notified by default (successes would be noise).
 DEFAULT_WORKFLOW_CONCLUSIONS: Final = frozenset({"failure"})
 
-PUSH: Final = "push"
-CREATE: Final = "create"
-DELETE: Final = "delete"
-ISSUES: Final = "issues"
-ISSUE_COMMENT: Final = "issue_comment"
-PULL_REQUEST: Final = "pull_request"
-RELEASE: Final = "release"
-WORKFLOW_RUN: Final = "workflow_run"
-WORKFLOW_JOB: Final = "workflow_job"
 
 # Exact kinds folded into the event type a route filters on, with the action they
 # imply when the payload's own `action` does not say it (reviews say "reviewed").
@@ -77,28 +82,6 @@ _KIND_ALIASES: Final[Mapping[str, tuple[str, str | None]]] = {
     "pull_request_rejected": (PULL_REQUEST, "rejected"),
 }
 
-_ACTION_TEXT: Final[Mapping[str, str]] = {
-    "opened": "opened",
-    "closed": "closed",
-    "reopened": "reopened",
-    "merged": "merged",
-    "edited": "edited",
-    "assigned": "assigned",
-    "unassigned": "unassigned",
-    "label_updated": "updated the labels of",
-    "label_cleared": "cleared the labels of",
-    "milestoned": "set the milestone of",
-    "demilestoned": "cleared the milestone of",
-    "synchronized": "pushed to",
-    "review_requested": "requested a review on",
-    "review_request_removed": "withdrew a review request on",
-    "approved": "approved",
-    "rejected": "requested changes on",
-    "review_comment": "reviewed",
-    "reviewed": "reviewed",
-    "created": "commented on",
-    "deleted": "deleted a comment on",
-}
 
 _NOTIFIED_ACTIONS: Final[Mapping[str, frozenset[str]]] = {
     ISSUES: frozenset({"opened", "closed", "reopened", "assigned", "label_updated"}),
@@ -116,63 +99,6 @@ _NOTIFIED_ACTIONS: Final[Mapping[str, frozenset[str]]] = {
     ),
     RELEASE: frozenset({"published"}),
 }
-
-# Templates for the sandboxed renderer. No markup in the literal text, so they read
-# the same as plain text and as HTML (where the renderer escapes every value).
-DEFAULT_TEMPLATES: Final[Mapping[str, str]] = {
-    PUSH: (
-        "{{ pusher }} pushed {{ commit_count }} commit"
-        "{{ '' if commit_count == 1 else 's' }} to {{ repository }}:{{ branch or ref }}"
-        "{% for commit in commits %}\n"
-        "• {{ commit.short_id }} {{ commit.title }} ({{ commit.author }})"
-        "{% endfor %}"
-        "{% if more_commits %}\n… and {{ more_commits }} more{% endif %}"
-        "{% if compare_url %}\nCompare: {{ compare_url }}{% endif %}"
-    ),
-    CREATE: "{{ sender }} created {{ ref_type }} {{ ref }} in {{ repository }}",
-    DELETE: "{{ sender }} deleted {{ ref_type }} {{ ref }} in {{ repository }}",
-    ISSUES: (
-        "{{ sender }} {{ action_text }} issue #{{ issue.number }} in {{ repository }}: "
-        "{{ issue.title }}"
-        "{% if assignee %}\nAssignee: {{ assignee }}{% endif %}"
-        "{% if issue.labels %}\nLabels: {{ issue.labels | join(', ') }}{% endif %}"
-        "\n{{ issue.url }}"
-    ),
-    ISSUE_COMMENT: (
-        "{{ sender }} commented on {{ 'pull request' if is_pull else 'issue' }} "
-        "#{{ issue.number }} in {{ repository }}: {{ issue.title }}\n"
-        "{{ comment.body | truncate(300) }}\n{{ comment.url or issue.url }}"
-    ),
-    PULL_REQUEST: (
-        "{{ sender }} {{ action_text }} pull request #{{ pull_request.number }} in "
-        "{{ repository }}: {{ pull_request.title }}"
-        "{% if reviewer %}\nReviewer: {{ reviewer }}{% endif %}"
-        "{% if review and review.content %}\n{{ review.content | truncate(300) }}"
-        "{% endif %}"
-        "\n{{ pull_request.head }} → {{ pull_request.base }}"
-        "\n{{ pull_request.url }}"
-    ),
-    RELEASE: (
-        "{{ repository }} {{ action }} release {{ release.name or release.tag }}"
-        "{% if release.prerelease %} (pre-release){% endif %}"
-        "\n{{ release.url }}"
-    ),
-    WORKFLOW_RUN: (
-        "Workflow {{ workflow.name }} {{ workflow.conclusion or workflow.status }} in "
-        "{{ repository }}{% if branch %}:{{ branch }}{% endif %}"
-        "{% if workflow.title %}\n{{ workflow.title }}{% endif %}"
-        "\n{{ workflow.url }}"
-    ),
-    WORKFLOW_JOB: (
-        "Job {{ job.name }} {{ job.conclusion or job.status }} in {{ repository }}"
-        "{% if branch %}:{{ branch }}{% endif %}"
-        "\n{{ job.url }}"
-    ),
-}
-FALLBACK_TEMPLATE: Final = (
-    "{{ sender }}: {{ gitea_event }}{% if action %} ({{ action }}){% endif %} "
-    "in {{ repository }}"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +182,7 @@ def parse_gitea_payload(
     specific = builder(payload, implied_action)
     common = _common_context(payload, kind, event_type)
     context = {**common, **specific}
-    context["action_text"] = _ACTION_TEXT.get(
-        context.get("action") or "", context.get("action") or ""
-    )
+    context.update(action_texts(context.get("action")))
     notify = _notify_by_default(event_type, context)
     context["notify_by_default"] = notify
     return GiteaEvent(

@@ -21,14 +21,8 @@ from typing import Any, Final
 import aiohttp
 
 from ..net import split_url_credentials, url_without_credentials
-from .gitea import (
-    ISSUES,
-    PULL_REQUEST,
-    RELEASE,
-    GiteaEvent,
-    parse_gitea_payload,
-    repository_key,
-)
+from .gitea import GiteaEvent, parse_gitea_payload, repository_key
+from .gitea_texts import ISSUES, PULL_REQUEST, RELEASE
 
 API: Final = "/api/v1"
 REQUEST_TIMEOUT: Final = 15.0

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 -- Russian is written in Cyrillic
 """Planka webhook payloads: typed events, a template context and default templates.
 
 Planka posts `{event, data: {item, included}, prevData, user}` with a bearer token and
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ..net import url_without_credentials
+from ..pipeline.i18n import template_by_language
 from ..pipeline.models import BridgeEvent, freeze
 from .ingress import (
     MAX_BODY_BYTES,
@@ -53,7 +55,7 @@ DEFAULT_EVENT_TYPES: Final = frozenset(
     {CARD_CREATED, CARD_MOVED, COMMENT_CREATED, TASK_COMPLETED, CARD_MEMBER_ADDED}
 )
 
-DEFAULT_TEMPLATES: Final[Mapping[str, str]] = {
+_EN: Final[Mapping[str, str]] = {
     CARD_CREATED: (
         '{{ user }} created card "{{ card.name }}" in {{ list.name }} '
         "on {{ board.name }}{% if card.url %}\n{{ card.url }}{% endif %}"
@@ -83,7 +85,49 @@ DEFAULT_TEMPLATES: Final[Mapping[str, str]] = {
         '{{ user }} added {{ member }} to "{{ card.name }}" on {{ board.name }}'
     ),
 }
-FALLBACK_TEMPLATE: Final = "{{ user }}: {{ planka_event }} on {{ board.name }}"
+# Russian: the event first, the person after it (no verb needs their gender).
+_RU: Final[Mapping[str, str]] = {
+    CARD_CREATED: (
+        "Новая карточка «{{ card.name }}» в списке {{ list.name }} "
+        "на доске {{ board.name }} ({{ user }})"
+        "{% if card.url %}\n{{ card.url }}{% endif %}"
+    ),
+    CARD_MOVED: (
+        "Карточка «{{ card.name }}» перемещена из {{ from_list.name }} в "
+        "{{ to_list.name }} на доске {{ board.name }} ({{ user }})"
+        "{% if card.url %}\n{{ card.url }}{% endif %}"
+    ),
+    CARD_UPDATED: (
+        "Карточка «{{ card.name }}» изменена на доске {{ board.name }} ({{ user }})"
+        "{% if card.url %}\n{{ card.url }}{% endif %}"
+    ),
+    COMMENT_CREATED: (
+        "Комментарий к «{{ card.name }}» на доске {{ board.name }} ({{ user }}):\n"
+        "{{ comment.text | truncate(300) }}"
+        "{% if card.url %}\n{{ card.url }}{% endif %}"
+    ),
+    TASK_COMPLETED: (
+        "Задача «{{ task.name }}» в «{{ card.name }}» выполнена "
+        "({{ board.name }}, {{ user }})"
+    ),
+    TASK_UPDATED: (
+        "Задача «{{ task.name }}» в «{{ card.name }}» изменена "
+        "({{ board.name }}, {{ user }})"
+    ),
+    CARD_MEMBER_ADDED: (
+        "В «{{ card.name }}» на доске {{ board.name }} добавлен участник "
+        "{{ member }} ({{ user }})"
+    ),
+}
+DEFAULT_TEMPLATES: Final[Mapping[str, str]] = {
+    event: template_by_language({"en": _EN[event], "ru": _RU[event]}) for event in _EN
+}
+FALLBACK_TEMPLATE: Final = template_by_language(
+    {
+        "en": "{{ user }}: {{ planka_event }} on {{ board.name }}",
+        "ru": "{{ user }}: {{ planka_event }}, доска {{ board.name }}",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -421,7 +421,7 @@ async def test_destination_with_suggested_chats(
             "message_thread_id": 5.0,
             "disable_notification": True,
             "send_large_videos_as_documents": True,
-            "language": "de",
+            "language": "ru",
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -431,7 +431,7 @@ async def test_destination_with_suggested_chats(
         "message_thread_id": 5,
         "disable_notification": True,
         "send_large_videos_as_documents": True,
-        "language": "de",
+        "language": "ru",
     }
     await hass.async_block_till_done()
     (subentry,) = entry.subentries.values()

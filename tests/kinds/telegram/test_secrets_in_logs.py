@@ -113,3 +113,60 @@ def test_registered_secret_masked_anywhere() -> None:
         redact_text("GET https://api.telegram.org/file/bot42:abcDEF_-12/x.jpg")
         == "GET https://api.telegram.org/file/bot***/x.jpg"
     )
+
+
+@pytest.mark.usefixtures("setup_telegram")
+async def test_debug_window_keeps_the_token_masked(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """notify_bridge.debug for Telegram: the library and our modules log at DEBUG,
+    and no line holds the token, its secret part or an unmasked Bot API URL."""
+    names = ("telegram", "custom_components.notify_bridge.pipeline")
+    before = [logging.getLogger(name).level for name in names]
+    # As in a real installation: WARNING unless the window says otherwise.
+    root = logging.getLogger()
+    root_level = root.level
+    root.setLevel(logging.WARNING)
+    try:
+        await _debug_window_run(hass, server, caplog, names)
+    finally:
+        root.setLevel(root_level)
+    # The window ends (here: at once): the levels are the user's again.
+    hass.data["notify_bridge"].debug_window.stop()
+    assert [logging.getLogger(name).level for name in names] == before
+
+
+async def _debug_window_run(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    caplog: pytest.LogCaptureFixture,
+    names: tuple[str, str],
+) -> None:
+    logging.getLogger(names[0]).debug("before the window")
+    for area in ("telegram", "pipeline"):
+        await hass.services.async_call(
+            "notify_bridge", "debug", {"area": area}, blocking=True
+        )
+    server.fail_next("Too Many Requests: retry after 0", status=429, retry_after=0)
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": PRIVATE_ENTITY, "message": "at debug"},
+        blocking=True,
+    )
+    url = f"{server.base_url}{server.token}/sendMessage"
+    logging.getLogger("telegram.ext").debug("Request to %s", url)
+    debug_lines = [
+        line
+        for record, line in zip(caplog.records, written(caplog), strict=True)
+        if record.levelno == logging.DEBUG
+    ]
+    # The window really turned DEBUG on for both (else this test proves nothing).
+    assert any(line.startswith("telegram") for line in debug_lines)
+    assert any(line.startswith(names[1]) for line in debug_lines)
+    assert any("/bot***/sendMessage" in line for line in debug_lines)
+    secret = server.token.split(":", 1)[1]
+    assert [line for line in written(caplog) if secret in line] == []
+    assert not any("before the window" in line for line in debug_lines)

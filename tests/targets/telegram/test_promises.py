@@ -224,7 +224,7 @@ async def test_too_big_video_with_refused_thumbnail_still_sends_link(
         Notification("new clip", output_format=OutputFormat.HTML, media=(video,))
     )
     notices = [c.params["text"] for c in server.calls_to("sendMessage")]
-    assert any("video not sent" in t and url in t for t in notices)
+    assert any("Video not sent" in t and url in t for t in notices)
     assert result.media_skipped == 1
 
 

@@ -1015,7 +1015,7 @@ async def test_summary_of_mixed_album_with_oversized_video_and_stale_id(
     assert {key: summary[key] for key in expected} == expected
     album, notice = sends(server)
     assert album.params["media"][0]["caption"] == "<b>Holiday</b>"
-    assert notice.params["caption"].startswith("video not sent")
+    assert notice.params["caption"].startswith("Video not sent")
     assert all(c.params["message_thread_id"] == 9 for c in server.calls)
     assert all(c.params["disable_notification"] is True for c in server.calls)
 

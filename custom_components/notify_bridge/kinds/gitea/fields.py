@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ...sources import gitea
+from ...sources import gitea_texts as gitea
 
 TITLE: Final = "Gitea"
 CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a field name

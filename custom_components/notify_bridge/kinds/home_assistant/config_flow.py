@@ -32,6 +32,8 @@ from ...const import (
 )
 from ..shared.flows import (
     SubentryFormFlow,
+    clean_language,
+    language_field,
     quiet_hours_fields,
     single_instance_step,
     validate_quiet_hours,
@@ -82,11 +84,13 @@ class NotificationTargetFlow(SubentryFormFlow):
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
+                **language_field(),
                 **quiet_hours_fields(),
             }
         )
 
     def _validate(self, user_input: dict[str, Any]) -> dict[str, str]:
+        clean_language(user_input)
         return validate_quiet_hours(user_input) or self._validate_target(user_input)
 
     def _validate_target(self, user_input: dict[str, Any]) -> dict[str, str]:

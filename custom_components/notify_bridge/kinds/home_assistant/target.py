@@ -16,7 +16,13 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceNotFound
 
-from ...const import CONF_DELIVERY, CONF_NOTIFY_ENTITY, CONF_NOTIFY_SERVICE, HaDelivery
+from ...const import (
+    CONF_DELIVERY,
+    CONF_LANGUAGE,
+    CONF_NOTIFY_ENTITY,
+    CONF_NOTIFY_SERVICE,
+    HaDelivery,
+)
 from ...pipeline.models import (
     DeliveryError,
     DeliveryResult,
@@ -52,6 +58,8 @@ class HomeAssistantDestination:
         self._delivery = HaDelivery(options[CONF_DELIVERY])
         self._entity_id: str | None = options.get(CONF_NOTIFY_ENTITY)
         self._service: str | None = options.get(CONF_NOTIFY_SERVICE)
+        # The readers' language (None: Home Assistant's), read by the pipeline.
+        self.language: str | None = options.get(CONF_LANGUAGE)
 
     @property
     def destination_id(self) -> str:

@@ -30,11 +30,13 @@ from ...const import (
     CONF_COALESCE_SECONDS,
     CONF_DIGEST,
     CONF_KIND,
+    CONF_LANGUAGE,
     CONF_MAX_PENDING,
     CONF_QUIET_END,
     CONF_QUIET_MODE,
     CONF_QUIET_START,
     CONF_QUIET_WEEKDAYS,
+    LANGUAGE_HA,
     WEEKDAYS,
 )
 from ...pipeline.digest import (
@@ -46,6 +48,7 @@ from ...pipeline.digest import (
     MAX_DIGEST_MEDIA,
     DigestMode,
 )
+from ...pipeline.i18n import SUPPORTED_LANGUAGES, resolve_language
 from ...pipeline.limits import MAX_PENDING_PER_DESTINATION
 from ...pipeline.policy import QuietMode
 from ...pipeline.schedule import (
@@ -112,6 +115,36 @@ def quiet_hours_fields() -> dict[vol.Marker, Any]:
             NumberSelectorConfig(min=10, max=10000, step=1, mode=NumberSelectorMode.BOX)
         ),
     }
+
+
+def language_field() -> dict[vol.Marker, Any]:
+    """The form field every destination flow offers: its readers' language.
+
+    Home Assistant's language (the default, never stored), or one the bridge has
+    texts and default templates in; the labels are translated (selector.language).
+    """
+    return {
+        vol.Optional(CONF_LANGUAGE, default=LANGUAGE_HA): SelectSelector(
+            SelectSelectorConfig(
+                options=[LANGUAGE_HA, *SUPPORTED_LANGUAGES],
+                translation_key=CONF_LANGUAGE,
+            )
+        )
+    }
+
+
+def language_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return stored destination data as the language field shows it: a stored tag
+    ("ru-RU", from an older form) as its supported language, none as HA's."""
+    stored = data.get(CONF_LANGUAGE)
+    language = resolve_language(stored) if stored else LANGUAGE_HA
+    return {**data, CONF_LANGUAGE: language}
+
+
+def clean_language(user_input: dict[str, Any]) -> None:
+    """Store a destination's language only when it is not Home Assistant's."""
+    if user_input.get(CONF_LANGUAGE) in (None, "", LANGUAGE_HA):
+        user_input.pop(CONF_LANGUAGE, None)
 
 
 def validate_quiet_hours(user_input: dict[str, Any]) -> dict[str, str]:

@@ -18,7 +18,6 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    LanguageSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -42,7 +41,6 @@ from ...targets.telegram.setup import (
     CONF_BOT_TOKEN,
     CONF_CHAT_ID,
     CONF_DISABLE_NOTIFICATION,
-    CONF_LANGUAGE,
     CONF_MAX_UPLOAD_MB,
     CONF_MESSAGE_THREAD_ID,
     CONF_SEND_LARGE_VIDEOS_AS_DOCUMENTS,
@@ -62,6 +60,9 @@ from ...targets.telegram.setup import (
 )
 from ..shared.flows import (
     async_update_and_finish,
+    clean_language,
+    language_defaults,
+    language_field,
     quiet_hours_fields,
     validate_quiet_hours,
 )
@@ -305,7 +306,7 @@ class TelegramChatFlow(ConfigSubentryFlow):
         if user_input is not None:
             defaults: Mapping[str, Any] = user_input
         elif subentry is not None:
-            defaults = {CONF_NAME: subentry.title, **subentry.data}
+            defaults = language_defaults({CONF_NAME: subentry.title, **subentry.data})
         else:
             defaults = {}
         return self.async_show_form(
@@ -338,7 +339,7 @@ class TelegramChatFlow(ConfigSubentryFlow):
                 vol.Optional(
                     CONF_SEND_LARGE_VIDEOS_AS_DOCUMENTS, default=False
                 ): BooleanSelector(),
-                vol.Optional(CONF_LANGUAGE): LanguageSelector(),
+                **language_field(),
                 **quiet_hours_fields(),
             }
         )
@@ -371,8 +372,7 @@ class TelegramChatFlow(ConfigSubentryFlow):
         data.pop(CONF_MESSAGE_THREAD_ID, None)
         if thread_id is not None:
             data[CONF_MESSAGE_THREAD_ID] = thread_id
-        if not data.get(CONF_LANGUAGE):
-            data.pop(CONF_LANGUAGE, None)
+        clean_language(data)
         name = str(user_input.get(CONF_NAME) or "").strip()
         data[CONF_NAME] = name or self._default_name(chat_id, thread_id)
         return data, {}

@@ -20,7 +20,7 @@ from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.storage import Store
 from telegram.error import InvalidToken, TelegramError
 
-from ...const import DOMAIN
+from ...const import CONF_LANGUAGE, DOMAIN
 from ...pipeline.policy import RetryPolicy
 from ...runtime import BridgeHub, TargetRuntime
 from ...targets.telegram import (
@@ -167,6 +167,9 @@ def _chat(
         ),
         on_chat_migrated=partial(_store_migrated_chat, hass, entry),
         on_delivered=partial(runtime.delivered.record, subentry.subentry_id),
+        language=data.get(CONF_LANGUAGE),
+        # Read when needed: Home Assistant's language may change while running.
+        default_language=lambda: hass.config.language,
     )
 
 

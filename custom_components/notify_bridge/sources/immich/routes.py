@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 -- Russian is written in Cyrillic
 """Immich route subentries: what a route watches, filters and how it says it.
 
 No Home Assistant imports: a route is parsed from subentry data into a frozen
@@ -19,6 +20,7 @@ from ...const import (
     CONF_EVENTS,
     CONF_TITLE_TEMPLATE,
 )
+from ...pipeline.i18n import template_by_language
 from ...pipeline.models import Route, freeze, route_policy
 from ...pipeline.schedule import Schedule, parse_clock
 from .client import AssetDetails, AssetType, MediaVariant
@@ -61,7 +63,7 @@ def template_key(event_type: WatchEventType | str) -> str:
     return f"{TEMPLATE_PREFIX}{event_type}"
 
 
-DEFAULT_TEMPLATES: Mapping[WatchEventType, str] = {
+_EN: Mapping[WatchEventType, str] = {
     # Counts come from `assets`, so a coalesced notification (assets of several
     # polls concatenated) still counts right.
     WatchEventType.ASSETS_ADDED: (
@@ -86,6 +88,39 @@ DEFAULT_TEMPLATES: Mapping[WatchEventType, str] = {
         "{% else %}not shared with anyone{% endif %}"
         "{% if sharing.has_shared_link %}, public link on{% endif %}"
     ),
+}
+# Russian: names in «», counts with their plural forms (the `plural` filter).
+_RU: Mapping[WatchEventType, str] = {
+    WatchEventType.ASSETS_ADDED: (
+        "{% set n = assets | length %}"
+        "{% set videos = assets | selectattr('type', 'eq', 'VIDEO') | list | length %}"
+        "{{ n }} {{ n | plural('новый файл', 'новых файла', 'новых файлов') }} "
+        "в «{{ album.name }}»"
+        "{% if assets and assets[0].owner %} от {{ assets[0].owner }}{% endif %}"
+        "{% if videos and videos < n %}"
+        " ({{ n - videos }} фото, {{ videos }} видео){% endif %}\n"
+        "{{ album.link }}"
+    ),
+    WatchEventType.ASSETS_REMOVED: (
+        "{% set n = assets | length %}"
+        "Из «{{ album.name }}» {{ n | plural('удалён', 'удалены', 'удалено') }} "
+        "{{ n }} {{ n | plural('файл', 'файла', 'файлов') }}"
+    ),
+    WatchEventType.ALBUM_RENAMED: (
+        "Альбом «{{ old_name }}» переименован в «{{ new_name }}»"
+    ),
+    WatchEventType.ALBUM_DELETED: "Альбом «{{ album.name }}» удалён",
+    WatchEventType.SHARING_CHANGED: (
+        "Изменён доступ к «{{ album.name }}»: "
+        "{% if sharing.members %}общий с {{ sharing.members }} "
+        "{{ sharing.members | plural('человеком', 'людьми', 'людьми') }}"
+        "{% else %}ни с кем не общий{% endif %}"
+        "{% if sharing.has_shared_link %}, публичная ссылка включена{% endif %}"
+    ),
+}
+# Each event's default follows the reader's `language`.
+DEFAULT_TEMPLATES: Mapping[WatchEventType, str] = {
+    event: template_by_language({"en": _EN[event], "ru": _RU[event]}) for event in _EN
 }
 
 

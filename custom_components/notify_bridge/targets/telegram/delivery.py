@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
+from ...pipeline.i18n import resolve_language
 from ...pipeline.log import get_logger
 from ...pipeline.models import (
     Button,
@@ -73,6 +74,8 @@ class TelegramDestination:
         send_large_videos_as_documents: bool = False,
         on_chat_migrated: ChatMigratedCallback | None = None,
         on_delivered: DeliveredCallback | None = None,
+        language: str | None = None,
+        default_language: str | Callable[[], str] | None = None,
     ) -> None:
         """Bind a chat of `bot` with this destination's options."""
         self.bot = bot
@@ -84,6 +87,9 @@ class TelegramDestination:
         self.send_large_videos_as_documents = send_large_videos_as_documents
         self.on_chat_migrated = on_chat_migrated
         self.on_delivered = on_delivered
+        # The readers' language (None: Home Assistant's), read by the pipeline.
+        self.language = language
+        self._default_language = default_language
         self._migrated = False
 
     @property
@@ -95,6 +101,14 @@ class TelegramDestination:
     def name(self) -> str:
         """Return the name used in summaries."""
         return self._name
+
+    @property
+    def text_language(self) -> str:
+        """Return the language of the bridge's own texts in this chat."""
+        fallback = self._default_language
+        return resolve_language(
+            self.language, fallback() if callable(fallback) else fallback
+        )
 
     @property
     def output_format(self) -> OutputFormat:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
+from ...pipeline.i18n import text
 from ...pipeline.models import MediaItem, MediaType
 from .limits import TelegramLimits
 from .spool import SpooledFile, body_size
@@ -62,7 +63,17 @@ class SkippedMedia:
 
     index: int
     item: MediaItem
+    # For the log and the summary (English, with the details).
     reason: str
+    # For the chat: a built-in text key (pipeline/i18n_texts.py) and its values,
+    # written in the destination's language.
+    reason_key: str = "media.reason.too_large"
+    reason_values: tuple[tuple[str, str], ...] = ()
+
+    def notice(self, language: str) -> str:
+        """Return "Photo not sent: <reason>" in a language."""
+        reason = text(self.reason_key, language, **dict(self.reason_values))
+        return text(f"media.not_sent.{self.item.type}", language, reason=reason)
 
 
 def format_size(size: int) -> str:
@@ -136,15 +147,27 @@ def classify(
     if kind is MediaType.PHOTO and (problem := photo_problem(data, limits)):
         kind, note = MediaType.DOCUMENT, f"photo sent as document: {problem}"
     elif kind is MediaType.VIDEO and size > limits.video_bytes:
-        over = f"video of {format_size(size)} over the {format_size(limits.video_bytes)} video limit"
+        sizes = (
+            ("size", format_size(size)),
+            ("limit", format_size(limits.video_bytes)),
+        )
+        over = f"video of {sizes[0][1]} over the {sizes[1][1]} video limit"
         if not large_videos_as_documents:
-            return SkippedMedia(index, item, over)
+            return SkippedMedia(
+                index, item, over, "media.reason.video_over_limit", sizes
+            )
         kind, note = MediaType.DOCUMENT, f"{over}, sent as document"
     if kind is MediaType.DOCUMENT and size > limits.document_bytes:
+        sizes = (
+            ("size", format_size(size)),
+            ("limit", format_size(limits.document_bytes)),
+        )
         return SkippedMedia(
             index,
             item,
-            f"{format_size(size)} over the {format_size(limits.document_bytes)} document limit",
+            f"{sizes[0][1]} over the {sizes[1][1]} document limit",
+            "media.reason.document_over_limit",
+            sizes,
         )
     return PreparedMedia(
         index=index,

@@ -18,6 +18,7 @@ from telegram import (
 )
 
 from ...net import DownloadTooLargeError, FetchError, UrlRefusedError
+from ...pipeline.i18n import text as i18n_text
 from ...pipeline.models import MediaItem, MediaType
 from .errors import ErrorKind, TelegramSendError
 from .media import (
@@ -45,6 +46,10 @@ class ChatOptions(Protocol):
     """What media sending reads of its destination (a TelegramDestination)."""
 
     send_large_videos_as_documents: bool
+
+    @property
+    def text_language(self) -> str:
+        """The language of built-in texts in the chat (skipped-media notices)."""
 
 
 class MediaSending:
@@ -163,7 +168,7 @@ class MediaSending:
             if item.identity:
                 # Only the identity survived (a queued notification across a
                 # restart: bytes are not persisted) and no cached file_id has it.
-                return SkippedMedia(index, item, MEDIA_GONE_REASON)
+                return SkippedMedia(index, item, MEDIA_GONE_REASON, "media.reason.gone")
             self._media_failure(index, item, "no URL and no data")
             return None
         ready = (
@@ -437,13 +442,14 @@ class MediaSending:
     def _skip_notice(self, skipped: SkippedMedia) -> tuple[str, str | None]:
         """Return the notice text and its parse mode (HTML, else plain)."""
         url = skipped.item.url
-        what = f"{skipped.item.type} not sent: {skipped.reason}"
+        what = skipped.notice(self.dest.text_language)
         if not self.html_mode:
             # Markdown would need its own escaping; plain text is always safe.
             return (f"{what}\n{url}" if url else what), None
         text = html.escape(what)
         if url:
-            text += f'\n<a href="{html.escape(url, quote=True)}">Open</a>'
+            label = html.escape(i18n_text("media.open", self.dest.text_language))
+            text += f'\n<a href="{html.escape(url, quote=True)}">{label}</a>'
         return text, "HTML"
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from telegram.error import InvalidToken
 from yarl import URL
 
+from ...const import CONF_LANGUAGE
 from ...net import UrlPolicy
 from ...redaction import register_secret
 from .limits import MB, TelegramLimits, limits_for
@@ -43,7 +44,6 @@ CONF_CHAT_ID = "chat_id"
 CONF_MESSAGE_THREAD_ID = "message_thread_id"
 CONF_DISABLE_NOTIFICATION = "disable_notification"
 CONF_SEND_LARGE_VIDEOS_AS_DOCUMENTS = "send_large_videos_as_documents"
-CONF_LANGUAGE = "language"
 
 # "<bot id>:<secret>" as BotFather hands it out.
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")

@@ -88,7 +88,12 @@ async def test_help_and_start(harness: Harness) -> None:
     (reply,) = await harness.say(FAMILY, "/help")
     for name in BUILTIN_COMMANDS:
         assert f"/{name}" in reply
-    assert await harness.say(ALICE, "/start") == [reply]
+    # Alice reads Russian (ru-RU): the same list, in her language.
+    (russian,) = await harness.say(ALICE, "/start")
+    assert russian.startswith("Команды Notify Bridge:")
+    for name in BUILTIN_COMMANDS:
+        assert f"/{name}" in russian
+    assert await harness.say(FAMILY, "/start") == [reply]
     assert harness.events == []
 
 
@@ -112,7 +117,7 @@ async def test_latest(harness: Harness) -> None:
     """/latest [n]: the last n of this chat, newest first; bad n gets the usage."""
     (reply,) = await harness.say(FAMILY, "/latest 3")
     lines = reply.splitlines()
-    assert lines[0] == "Last 3 notification(s), newest first:"
+    assert lines[0] == "Last 3 notifications, newest first:"
     assert [line.split(" - ", 1)[1] for line in lines[1:]] == [
         "Title 1 Message 1",
         "Title 2 Message 2",
@@ -124,7 +129,8 @@ async def test_latest(harness: Harness) -> None:
     for bad in ("/latest 0", "/latest 11", "/latest many"):
         assert (await harness.say(FAMILY, bad))[0].startswith("Usage: /latest")
     (empty,) = await harness.say(ALICE, "/latest")
-    assert empty == "Nothing has been delivered to this chat yet."
+    # Alice reads Russian (ru-RU).
+    assert empty == "В этот чат ещё ничего не доставлялось."  # noqa: RUF001
 
 
 async def test_latest_cuts_long_notifications(harness: Harness) -> None:
@@ -146,10 +152,10 @@ async def test_mute_unmute_flush(harness: Harness) -> None:
     (status,) = await harness.say(FAMILY, "/status")
     assert "muted until 2026-12-01 14:00" in status
     assert await harness.say(FAMILY, "/unmute") == [
-        "Unmuted; 3 held notification(s) sent as a digest."
+        "Unmuted; 3 held notifications sent as a digest."
     ]
     assert harness.status.muted == {}
-    assert await harness.say(FAMILY, "/flush") == ["0 held notification(s) delivered."]
+    assert await harness.say(FAMILY, "/flush") == ["0 held notifications delivered."]
     for bad in ("/mute", "/mute forever", "/mute 31d", "/mute 0m"):
         assert (await harness.say(FAMILY, bad))[0].startswith("Usage: /mute")
     assert [a for a, _ in harness.status.asked] == ["mute", "status", "unmute", "flush"]
