@@ -66,6 +66,9 @@ AREA_LOGGERS: Final[Mapping[str, tuple[str, ...]]] = {
     "webhook": (
         ".sources.generic_webhook",
         ".sources.ingress",
+        ".sources.ingress_auth",
+        ".sources.ingress_common",
+        ".sources.ingress_payload",
         ".sources.replay",
         ".kinds.webhook",
         ".kinds.shared.webhook_source",
