@@ -44,6 +44,8 @@ from ...sources.immich.routes import (
     FILTERABLE_TYPES,
     MAX_MEDIA_LIMIT,
     MediaPolicy,
+    asset_type_key,
+    parse_asset_types,
     template_key,
 )
 from ..shared.flows import route_policy_fields
@@ -93,7 +95,7 @@ def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
         ): _multi_select([event.value for event in WatchEventType], "immich_event"),
         vol.Required(CONF_FAVORITES_ONLY, default=False): BooleanSelector(),
         vol.Optional(CONF_ASSET_TYPES, default=[]): _multi_select(
-            [kind.value for kind in FILTERABLE_TYPES], "immich_asset_type"
+            [asset_type_key(kind) for kind in FILTERABLE_TYPES], "immich_asset_type"
         ),
         vol.Optional(CONF_PEOPLE, default=[]): TextSelector(
             TextSelectorConfig(multiple=True)
@@ -200,7 +202,15 @@ class AlbumRouteFlow(ConfigSubentryFlow):
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, title=name, data=user_input
                 )
-        current = user_input or {CONF_NAME: subentry.title, **subentry.data}
+        current = user_input or {
+            CONF_NAME: subentry.title,
+            **subentry.data,
+            # Older routes stored Immich's upper-case types; the form shows keys.
+            CONF_ASSET_TYPES: [
+                asset_type_key(kind)
+                for kind in parse_asset_types(subentry.data.get(CONF_ASSET_TYPES))
+            ],
+        }
         return self._form(
             "reconfigure",
             current,
