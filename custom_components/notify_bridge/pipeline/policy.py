@@ -480,7 +480,8 @@ class DeliveryPolicy:
         # Never sooner than the service asked (a long 429 retry_after).
         wait = max(self._retry.outbox_wait(queue.failures), err.retry_after or 0)
         queue.retry_at = self._clock() + timedelta(seconds=wait)
-        _LOGGER.warning(
+        # Debug only: the start and the end of an outage are logged once by the hub.
+        _LOGGER.debug(
             "Outbox of %s still failing (%s); %d waiting",
             destination.name,
             err,

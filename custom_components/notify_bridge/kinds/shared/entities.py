@@ -107,6 +107,12 @@ class DestinationEntity(Entity):
         """Return the integration's hub."""
         return self.hass.data[DATA_HUB]
 
+    @property
+    def available(self) -> bool:
+        """Unavailable while the target cannot deliver at all (token refused); an
+        unloaded entry's entities are made unavailable by Home Assistant."""
+        return self.runtime.cannot_deliver is None
+
     async def async_added_to_hass(self) -> None:
         """Refresh when a dispatch touched this destination."""
         self.async_on_remove(
