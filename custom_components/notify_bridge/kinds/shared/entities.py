@@ -167,6 +167,9 @@ DESTINATION_SENSORS = (
         translation_key="failed_deliveries",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
+        # A diagnostic statistic: the destination_failing repair issue and the
+        # diagnostics already say when deliveries fail (entity-disabled-by-default).
+        entity_registry_enabled_default=False,
         value_fn=lambda hub, runtime: runtime.failed_deliveries,
     ),
     DestinationSensorDescription(
