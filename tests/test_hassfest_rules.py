@@ -181,3 +181,33 @@ def test_every_action_and_field_is_described(service: str) -> None:
     for field in fields:
         assert texts["fields"][field]["name"]
         assert texts["fields"][field]["description"]
+
+
+QUALITY_SCALE = yaml.safe_load((ROOT / "quality_scale.yaml").read_text())["rules"]
+HA_COMPONENTS = Path(cv.__file__).parents[1] / "components"
+
+
+def _known_rules() -> set[str]:
+    """Every rule the installed Home Assistant's own integrations list (hassfest
+    makes each of them list all rules, so the union is the current rule set)."""
+    rules: set[str] = set()
+    for path in HA_COMPONENTS.glob("*/quality_scale.yaml"):
+        rules |= set((yaml.safe_load(path.read_text()) or {}).get("rules", {}))
+    return rules
+
+
+def test_quality_scale_lists_every_rule_with_reasons() -> None:
+    """Every current rule (docs-triggers, docs-conditions, … included) has a status;
+    exempt and todo say why; a docs/ page named in a comment exists."""
+    known = _known_rules()
+    assert {"docs-triggers", "docs-conditions", "strict-typing"} <= known
+    assert sorted(known - set(QUALITY_SCALE)) == []
+    assert sorted(set(QUALITY_SCALE) - known) == []
+    for rule, value in QUALITY_SCALE.items():
+        status = value if isinstance(value, str) else value["status"]
+        assert status in ("done", "todo", "exempt"), rule
+        if status != "done":
+            assert isinstance(value, dict) and value.get("comment"), rule
+        comment = value.get("comment", "") if isinstance(value, dict) else ""
+        for page in re.findall(r"docs/[\w-]+\.md", comment):
+            assert (ROOT.parents[1] / page).exists(), (rule, page)
