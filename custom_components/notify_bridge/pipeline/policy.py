@@ -384,7 +384,8 @@ class DeliveryPolicy:
                 ):
                     err.attempts = attempt
                     raise
-                _LOGGER.info(
+                # Debug: the hub logs the start and end of an outage once each.
+                _LOGGER.debug(
                     "Delivery to %s failed (%s); retry %d in %.1f s",
                     destination.name,
                     err,
