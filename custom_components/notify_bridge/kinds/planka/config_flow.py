@@ -108,6 +108,9 @@ class PlankaEntryFlow(WebhookEntryFlow):
             _entry_schema(with_name=False),
             _async_settings,
             CONF_ACCESS_TOKEN,
+            _unique_id,
+            # The URL only makes card links: it may change, not to another entry's.
+            movable=True,
         )
 
 
