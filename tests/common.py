@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigSubentryDataWithId
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import slugify
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.catalog import KINDS
@@ -53,6 +56,22 @@ def kind_entry(
     )
     entry.add_to_hass(hass)
     return entry
+
+
+def enable_statistics(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Enable, through the entity registry and before setup, the destination
+    statistics that start disabled (failed deliveries): the tests read them."""
+    registry = er.async_get(hass)
+    for subentry in entry.subentries.values():
+        registry.async_get_or_create(
+            Platform.SENSOR,
+            DOMAIN,
+            f"{subentry.subentry_id}_failed_deliveries",
+            config_entry=entry,
+            config_subentry_id=subentry.subentry_id,
+            suggested_object_id=f"{slugify(subentry.title)}_failed_deliveries",
+            disabled_by=None,
+        )
 
 
 async def start_entry_flow(hass: HomeAssistant, kind: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from custom_components.notify_bridge import hub as hub_module
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.pipeline.policy import DeliveryPolicy, RetryPolicy
 from custom_components.notify_bridge.runtime import DATA_HUB, DestinationRuntime
-from tests.common import RecordingDestination, typed
+from tests.common import RecordingDestination, enable_statistics, typed
 
 from .deprecations import own_deprecation, own_deprecation_log
 
@@ -181,6 +181,7 @@ def target_entry(
         subentries_data=typed("home_assistant", destinations),
     )
     entry.add_to_hass(hass)
+    enable_statistics(hass, entry)
     return entry
 
 

@@ -6,6 +6,7 @@ from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -113,8 +114,11 @@ async def test_added_destination_gets_entities(
     )
     await hass.async_block_till_done()
     assert hass.states.get("notify.phone") is not None
-    assert hass.states.get("sensor.phone_failed_deliveries").state == "0"
+    assert hass.states.get("sensor.phone_backlog").state == "0"
     assert hass.states.get("button.phone_send_test") is not None
+    # A diagnostic statistic: registered, disabled until the user enables it.
+    failed = er.async_get(hass).async_get("sensor.phone_failed_deliveries")
+    assert failed is not None and failed.disabled_by is not None
 
 
 async def test_route_to_missing_destination_fails_visibly(

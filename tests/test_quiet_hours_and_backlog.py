@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+import logging
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -259,10 +260,11 @@ async def test_stored_empty_quiet_hours_raise_a_repair(
 
 
 async def test_destination_failing_repair_clears_on_success(
-    hass: HomeAssistant, setup_integration: None
+    hass: HomeAssistant, setup_integration: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Three failed rounds raise an issue; the outbox delivering clears it at once,
-    and the notifications kept meanwhile arrive in order."""
+    and the notifications kept meanwhile arrive in order. The outage is logged
+    once (a warning) and its end once (an info line), whatever the retries."""
     calls: list[ServiceCall] = []
     outage = {"down": True}
 
@@ -295,6 +297,13 @@ async def test_destination_failing_repair_clears_on_success(
     assert [c.data["message"] for c in calls] == ["first", "second"]
     assert hass.states.get("sensor.phone_last_delivery").state != "unknown"
     assert [e.data["status"] for e in dispatched] == ["ok"]
+    about_phone = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.levelno >= logging.INFO and "Phone" in r.getMessage()
+    ]
+    assert [level for level, _ in about_phone] == ["WARNING", "INFO"]
+    assert "works again after 3 failure(s)" in about_phone[1][1]
 
 
 async def test_waiting_check_runs_periodically(

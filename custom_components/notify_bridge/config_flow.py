@@ -23,6 +23,14 @@ from .catalog import KINDS
 from .const import CONF_KIND, DOMAIN, ENTRY_VERSION
 from .runtime import EntryStep
 
+# Example addresses in the config forms' descriptions. Translations may not hold
+# URLs (hassfest), so every config form gets them as description placeholders.
+URL_EXAMPLES: Mapping[str, str] = {
+    "immich_url_example": "https://photos.example.com",
+    "gitea_url_example": "https://git.example.com",
+    "bot_api_url_example": "http://192.168.1.5:8081",
+}
+
 # The kinds' step helpers (forms, checks), which their table entries call.
 _KIND_FLOWS = tuple(
     kind.entry_steps.flow for kind in KINDS.values() if kind.entry_steps.flow
@@ -93,7 +101,11 @@ class NotifyBridgeConfigFlow(*_KIND_FLOWS, ConfigFlow, domain=DOMAIN):  # type: 
         **kwargs: Any,
     ) -> ConfigFlowResult:
         """Show a form; the standard entry steps always name the entry and service
-        (their one translation serves every kind)."""
+        (their one translation serves every kind), every form has the examples."""
+        description_placeholders = {
+            **URL_EXAMPLES,
+            **(description_placeholders or {}),
+        }
         if step_id in ("reconfigure", "reauth_confirm"):
             entry = (
                 self._get_reconfigure_entry()
@@ -103,7 +115,7 @@ class NotifyBridgeConfigFlow(*_KIND_FLOWS, ConfigFlow, domain=DOMAIN):  # type: 
             description_placeholders = {
                 "name": entry.title,
                 "service": KINDS[entry.data[CONF_KIND]].manufacturer,
-                **(description_placeholders or {}),
+                **description_placeholders,
             }
         return super().async_show_form(
             step_id=step_id, description_placeholders=description_placeholders, **kwargs

@@ -113,6 +113,27 @@ class NotLoadedDestination:
         )
 
 
+def _log_failing_transition(
+    runtime: DestinationRuntime, result: DeliveryResult
+) -> None:
+    """Log once when a destination starts failing and once when it delivers again
+    (log-when-unavailable); each failed attempt in between is a debug line only."""
+    name = runtime.destination.name
+    if result.success and runtime.consecutive_failures:
+        _LOGGER.info(
+            "Delivery to %s works again after %d failure(s)",
+            name,
+            runtime.consecutive_failures,
+        )
+    elif not result.success and not runtime.consecutive_failures:
+        _LOGGER.warning(
+            "Delivery to %s failed (%s); further failures are not logged until it"
+            " delivers again",
+            name,
+            "; ".join(result.errors) or "unknown error",
+        )
+
+
 class NotifyBridgeHub:
     """Owns the pipeline and knows every loaded destination."""
 
@@ -127,6 +148,9 @@ class NotifyBridgeHub:
         self._poll_failures: dict[str, int] = {}
         # dispatch id → destination id → message ids (bounded, newest kept).
         self._sent: dict[str, dict[str, tuple[int, ...]]] = {}
+        # Target entries that cannot deliver at all (token refused), by entry id,
+        # with their title: kept across the reload that fixes them, to log recovery.
+        self._cannot_deliver: dict[str, str] = {}
         self._store: Store[dict[str, Any]] = Store(
             hass, WAITING_STORE_VERSION, WAITING_STORE_KEY
         )
@@ -167,6 +191,8 @@ class NotifyBridgeHub:
         destination = runtime.destination
         dest_id = destination.destination_id
         self.destinations[dest_id] = runtime
+        if (title := self._cannot_deliver.pop(runtime.entry_id, None)) is not None:
+            _LOGGER.info("%s can deliver again", title)
         try:
             quiet = quiet_hours_from_options(options or {})
         except ValueError:
@@ -196,6 +222,34 @@ class NotifyBridgeHub:
             self.policy.set_max_pending(dest_id, None)
 
         return unregister
+
+    @callback
+    def set_cannot_deliver(self, entry: ConfigEntry[Any], reason: str) -> None:
+        """A target that cannot deliver at all (its token was refused): its
+        destination entities are unavailable until the entry is set up again.
+
+        Logged once, however many sends notice it; the recovery is logged once when
+        the entry registers its destinations again.
+        """
+        runtimes = [
+            runtime
+            for runtime in self.destinations.values()
+            if runtime.entry_id == entry.entry_id and runtime.cannot_deliver is None
+        ]
+        for runtime in runtimes:
+            runtime.cannot_deliver = reason
+            async_dispatcher_send(
+                self.hass,
+                SIGNAL_DESTINATION_UPDATED.format(runtime.destination.destination_id),
+            )
+        if runtimes and entry.entry_id not in self._cannot_deliver:
+            self._cannot_deliver[entry.entry_id] = entry.title
+            _LOGGER.warning(
+                "%s cannot deliver (%s); its destinations are unavailable until it"
+                " is set up again",
+                entry.title,
+                reason,
+            )
 
     async def async_forget_removed_destinations(self) -> None:
         """Drop the waiting notifications and repair issues of destinations whose
@@ -409,6 +463,7 @@ class NotifyBridgeHub:
                 # Held by quiet hours, or queued behind older notifications without
                 # an attempt of its own: nothing was delivered, nothing new failed.
                 continue
+            _log_failing_transition(runtime, result)
             if result.success:
                 runtime.last_delivery = now
                 runtime.consecutive_failures = 0

@@ -61,6 +61,9 @@ class DestinationRuntime:
     consecutive_failures: int = 0
     last_delivery: datetime | None = None
     last_result: DeliveryResult | None = None
+    # Why the target cannot deliver at all (its token was refused), or None: the
+    # destination's entities are unavailable meanwhile.
+    cannot_deliver: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -214,6 +217,9 @@ class BridgeHub(Protocol):
         self, runtime: DestinationRuntime, options: Mapping[str, Any] | None = None
     ) -> CALLBACK_TYPE:
         """Make a destination reachable; returns the remover."""
+
+    def set_cannot_deliver(self, entry: ConfigEntry[Any], reason: str) -> None:
+        """Mark a target's destinations unavailable (token refused); logged once."""
 
     async def async_forget_removed_destinations(self) -> None:
         """Drop what waits for destinations whose subentry is gone."""

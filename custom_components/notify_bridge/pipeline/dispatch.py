@@ -208,7 +208,9 @@ class Dispatcher:
             async with prepared(destination, notification) as ready:
                 return await self.send_once(ready, notification)
         except DeliveryError as err:
-            _LOGGER.warning("Delivery to %s failed: %s", name, err)
+            # Debug only: the hub logs once when a destination starts failing and
+            # once when it recovers (log-when-unavailable), not every failure.
+            _LOGGER.debug("Delivery to %s failed: %s", name, err)
             return replace(
                 failed_result(dest_id, name, str(err)), attempts=err.attempts
             )

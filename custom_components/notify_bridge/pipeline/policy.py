@@ -402,7 +402,8 @@ class DeliveryPolicy:
                 ):
                     err.attempts = attempt
                     raise
-                _LOGGER.info(
+                # Debug: the hub logs the start and end of an outage once each.
+                _LOGGER.debug(
                     "Delivery to %s failed (%s); retry %d in %.1f s",
                     destination.name,
                     err,
@@ -498,7 +499,8 @@ class DeliveryPolicy:
         # Never sooner than the service asked (a long 429 retry_after).
         wait = max(self._retry.outbox_wait(queue.failures), err.retry_after or 0)
         queue.retry_at = self._clock() + timedelta(seconds=wait)
-        _LOGGER.warning(
+        # Debug only: the start and the end of an outage are logged once by the hub.
+        _LOGGER.debug(
             "Outbox of %s still failing (%s); %d waiting",
             destination.name,
             err,

@@ -99,7 +99,7 @@ async def test_filters_and_shared_downloads(
             subentry_id="route_videos",
             title="Videos",
             destinations=["recorder"],
-            asset_types=["VIDEO"],
+            asset_types=["video"],
             events=["assets_added"],
         ),
         immich_route(
@@ -231,7 +231,8 @@ def test_route_config_parsing() -> None:
         {
             "albums": ["a"],
             "events": [*ALL_EVENTS, "bogus"],
-            "asset_types": ["IMAGE", "NOPE"],
+            # Lower-case form keys, and Immich's upper case as older routes stored.
+            "asset_types": ["IMAGE", "video", "NOPE"],
             "people": ["  ", "Ann"],
             "media": "huge",
             "max_media": "lots",
@@ -239,7 +240,7 @@ def test_route_config_parsing() -> None:
         },
     )
     assert len(route.events) == 5
-    assert route.asset_types == frozenset({AssetType.IMAGE})
+    assert route.asset_types == frozenset({AssetType.IMAGE, AssetType.VIDEO})
     assert route.people == frozenset({"ann"})
     assert route.media is MediaPolicy.PREVIEW
     assert route.max_media == DEFAULT_MAX_MEDIA

@@ -18,7 +18,7 @@ from custom_components.notify_bridge.targets.telegram.setup import (
     CONF_ALLOWED_MEDIA_HOSTS,
     destination_unique_id,
 )
-from tests.common import typed
+from tests.common import enable_statistics, typed
 from tests.fakes.telegram_server import FakeTelegramServer
 
 TG_ENTRY_ID = "telegram_entry"
@@ -132,6 +132,7 @@ def telegram_entry(
         subentries_data=typed("telegram", destinations),
     )
     entry.add_to_hass(hass)
+    enable_statistics(hass, entry)
     return entry
 
 

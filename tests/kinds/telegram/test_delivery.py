@@ -362,14 +362,17 @@ async def test_reauth_started_when_token_refused_while_sending(
 ) -> None:
     """A 401 during a send starts reauth for the entry (once)."""
     server.token = "123456:REVOKED"
-    for _ in range(2):
-        with pytest.raises(HomeAssistantError):
-            await hass.services.async_call(
-                "notify",
-                "send_message",
-                {"entity_id": PRIVATE_ENTITY, "message": "x"},
-                blocking=True,
-            )
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": PRIVATE_ENTITY, "message": "x"},
+            blocking=True,
+        )
+    # The entity is unavailable now (test_availability); the action still tries.
+    assert (await send(hass, entity_id=[PRIVATE_ENTITY], message="x"))["status"] == (
+        "fail"
+    )
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]

@@ -51,6 +51,8 @@ from ...sources.immich.routes import (
     FILTERABLE_TYPES,
     MAX_MEDIA_LIMIT,
     MediaPolicy,
+    asset_type_key,
+    parse_asset_types,
     template_key,
 )
 from ..shared.flows import (
@@ -157,7 +159,7 @@ def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
         ): _multi_select([event.value for event in WatchEventType], "immich_event"),
         vol.Required(CONF_FAVORITES_ONLY, default=False): BooleanSelector(),
         vol.Optional(CONF_ASSET_TYPES, default=[]): _multi_select(
-            [kind.value for kind in FILTERABLE_TYPES], "immich_asset_type"
+            [asset_type_key(kind) for kind in FILTERABLE_TYPES], "immich_asset_type"
         ),
         vol.Optional(CONF_PEOPLE, default=[]): TextSelector(
             TextSelectorConfig(multiple=True)
@@ -269,6 +271,11 @@ class AlbumRouteFlow(ConfigSubentryFlow):
         current = user_input or {
             CONF_NAME: subentry.title,
             **form_values(subentry.data),
+            # Older routes stored Immich's upper-case types; the form shows keys.
+            CONF_ASSET_TYPES: [
+                asset_type_key(kind)
+                for kind in parse_asset_types(subentry.data.get(CONF_ASSET_TYPES))
+            ],
         }
         return self._form(
             "reconfigure",

@@ -17,7 +17,11 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from ...const import CONF_EVENTS
-from ...net import async_service_url_errors, keep_url_credentials
+from ...net import (
+    async_service_url_errors,
+    keep_url_credentials,
+    url_without_credentials,
+)
 from ...sources import planka
 from ..shared.webhook_source import (
     CONF_LOCAL_ONLY,
@@ -70,6 +74,16 @@ async def _async_settings(
     return data, errors
 
 
+def _unique_id(data: Mapping[str, Any]) -> str | None:
+    """One entry per Planka server: its URL (without credentials) identifies it.
+
+    Without a URL nothing names the server, and a second entry is a second webhook
+    endpoint with its own token, like a second generic webhook: allowed.
+    """
+    url = data.get(CONF_URL)
+    return f"planka:{url_without_credentials(url)}" if url else None
+
+
 class PlankaEntryFlow(WebhookEntryFlow):
     """Config flow steps of the planka source."""
 
@@ -78,7 +92,11 @@ class PlankaEntryFlow(WebhookEntryFlow):
     ) -> ConfigFlowResult:
         """Ask for the Planka URL (for card links), then show the webhook."""
         return await self.async_webhook_create_step(
-            "planka", user_input, _entry_schema(with_name=True), _async_settings
+            "planka",
+            user_input,
+            _entry_schema(with_name=True),
+            _async_settings,
+            _unique_id,
         )
 
     async def planka_reconfigure(
@@ -90,6 +108,9 @@ class PlankaEntryFlow(WebhookEntryFlow):
             _entry_schema(with_name=False),
             _async_settings,
             CONF_ACCESS_TOKEN,
+            _unique_id,
+            # The URL only makes card links: it may change, not to another entry's.
+            movable=True,
         )
 
 

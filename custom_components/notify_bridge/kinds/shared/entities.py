@@ -109,6 +109,12 @@ class DestinationEntity(Entity):
         """Return the integration's hub."""
         return self.hass.data[DATA_HUB]
 
+    @property
+    def available(self) -> bool:
+        """Unavailable while the target cannot deliver at all (token refused); an
+        unloaded entry's entities are made unavailable by Home Assistant."""
+        return self.runtime.cannot_deliver is None
+
     async def async_added_to_hass(self) -> None:
         """Refresh when a dispatch touched this destination."""
         self.async_on_remove(
@@ -163,6 +169,9 @@ DESTINATION_SENSORS = (
         translation_key="failed_deliveries",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
+        # A diagnostic statistic: the destination_failing repair issue and the
+        # diagnostics already say when deliveries fail (entity-disabled-by-default).
+        entity_registry_enabled_default=False,
         value_fn=lambda hub, runtime: runtime.failed_deliveries,
     ),
     DestinationSensorDescription(

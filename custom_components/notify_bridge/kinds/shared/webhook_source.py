@@ -40,6 +40,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 import voluptuous as vol
 
 from ...const import (
@@ -385,6 +386,8 @@ class WebhookEntryFlow(ConfigFlow):
     """Create and edit webhook entries; shows the webhook URL and secret."""
 
     _webhook_pending: tuple[str, dict[str, Any]] | None = None
+    # The unique id a reconfigure gives the entry (`movable` kinds only).
+    _webhook_unique_id: str | UndefinedType | None = UNDEFINED
 
     def webhook_placeholders(self, data: Mapping[str, Any]) -> dict[str, str]:
         """Return the URL and credential to show (in the create or edit step)."""
@@ -438,8 +441,14 @@ class WebhookEntryFlow(ConfigFlow):
         settings: SettingsBuilder,
         secret_key: str,
         unique_id: UniqueId = _no_unique_id,
+        *,
+        movable: bool = False,
     ) -> ConfigFlowResult:
-        """Edit an entry; the URL and secret are shown again, the secret kept or new."""
+        """Edit an entry; the URL and secret are shown again, the secret kept or new.
+
+        The unique id must stay the same instance, unless `movable` (an optional URL
+        only used for links): then it follows the data, refused if another has it.
+        """
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -450,7 +459,14 @@ class WebhookEntryFlow(ConfigFlow):
                 user_input, entry.data, secret or new_secret()
             )
             if not errors:
-                if (uid := unique_id(data)) is not None:
+                if movable:
+                    uid = unique_id(data)
+                    if self._taken_by_another(entry, uid):
+                        return self.async_abort(
+                            reason=f"{entry.data[CONF_KIND]}_already_configured"
+                        )
+                    self._webhook_unique_id = uid
+                elif (uid := unique_id(data)) is not None:
                     await self.async_set_unique_id(uid)
                     self._abort_if_unique_id_mismatch(
                         reason=f"{entry.data[CONF_KIND]}_different_instance"
@@ -472,6 +488,12 @@ class WebhookEntryFlow(ConfigFlow):
             errors=errors,
         )
 
+    def _taken_by_another(self, entry: ConfigEntry, unique_id: str | None) -> bool:
+        return unique_id is not None and any(
+            other.unique_id == unique_id and other.entry_id != entry.entry_id
+            for other in self._async_current_entries(include_ignore=False)
+        )
+
     def async_show_webhook(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
         """Show where to point the sender; the entry is created on submit."""
         self._webhook_pending = (title, data)
@@ -490,7 +512,10 @@ class WebhookEntryFlow(ConfigFlow):
         title, data = self._webhook_pending
         if self.source == SOURCE_RECONFIGURE:
             return async_update_and_finish(
-                self, self._get_reconfigure_entry(), data=data
+                self,
+                self._get_reconfigure_entry(),
+                data=data,
+                unique_id=self._webhook_unique_id,
             )
         return self.async_create_entry(title=title, data=data)
 

@@ -116,12 +116,15 @@ type TelegramConfigEntry = ConfigEntry[TelegramRuntime]
 
 
 async def _async_start_bot(
-    hass: HomeAssistant, entry: TelegramConfigEntry, cache: FileIdCache
+    hass: HomeAssistant, hub: BridgeHub, entry: TelegramConfigEntry, cache: FileIdCache
 ) -> ReauthingTelegramBot:
     """Start the bot, checking the token; failures say which bot and why."""
 
     @callback
     def start_reauth() -> None:
+        # Nothing can be delivered with a refused token: the chats are unavailable
+        # until the new token reloads the entry.
+        hub.set_cannot_deliver(entry, "Telegram refused the bot token")
         entry.async_start_reauth(hass)
 
     bot = make_bot(hass, entry.data, file_cache=cache, on_auth_failed=start_reauth)
@@ -205,7 +208,7 @@ async def async_setup_telegram(
         hass, FILE_CACHE_STORE_VERSION, file_cache_store_key(bot_id)
     )
     cache = FileIdCache.from_dict(await store.async_load())
-    bot = await _async_start_bot(hass, entry, cache)
+    bot = await _async_start_bot(hass, hub, entry, cache)
 
     @callback
     def save_soon() -> None:

@@ -106,6 +106,9 @@ class WebhookSourceEntryFlow(WebhookEntryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask how senders authenticate, then show the webhook URL and secret."""
+        # No unique id on purpose (unique-config-entry): every generic webhook entry
+        # is a new endpoint with its own id and secret, so a second one is never a
+        # duplicate of the first.
         return await self.async_webhook_create_step(
             "webhook", user_input, _entry_schema(with_name=True), _async_settings
         )

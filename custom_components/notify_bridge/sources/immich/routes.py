@@ -49,6 +49,25 @@ MAX_MEDIA_LIMIT = 50
 FILTERABLE_TYPES = (AssetType.IMAGE, AssetType.VIDEO)
 
 
+def asset_type_key(asset_type: AssetType) -> str:
+    """The stored and translated key of an asset type filter.
+
+    Translation keys must be lower case ([a-z0-9-_]), Immich's types are upper case;
+    routes store the key and map it back with `parse_asset_types`.
+    """
+    return asset_type.value.lower()
+
+
+def parse_asset_types(values: Any) -> frozenset[AssetType]:
+    """Stored asset type keys (lower case; Immich's upper case as older routes stored them)."""
+    known = {member.value for member in AssetType}
+    return frozenset(
+        AssetType(str(value).upper())
+        for value in values or ()
+        if str(value).upper() in known
+    )
+
+
 class MediaPolicy(StrEnum):
     """Which rendition of added assets a route sends along."""
 
@@ -173,11 +192,7 @@ class RouteConfig:
             ),
             title_template=data.get(CONF_TITLE_TEMPLATE) or None,
             favorites_only=bool(data.get(CONF_FAVORITES_ONLY, False)),
-            asset_types=frozenset(
-                AssetType(value)
-                for value in data.get(CONF_ASSET_TYPES, ())
-                if value in AssetType.__members__.values()
-            ),
+            asset_types=parse_asset_types(data.get(CONF_ASSET_TYPES)),
             people=frozenset(
                 str(name).strip().casefold()
                 for name in data.get(CONF_PEOPLE, ())

@@ -219,6 +219,11 @@ class UpdatePoller:
                 self._set_state(PollerState.BACKING_OFF, type(err).__name__)
                 await self._sleep(exponential_backoff(*self._backoff, failures))
                 continue
+            if failures:
+                # Once at the end of an outage, as its start was (log-when-unavailable).
+                _LOGGER.info(
+                    "Telegram getUpdates works again after %d failure(s)", failures
+                )
             failures = 0
             self._set_state(PollerState.RUNNING, None)
             for update in updates:

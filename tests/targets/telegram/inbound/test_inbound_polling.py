@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
+import logging
 from typing import Any
 
 import pytest
@@ -249,6 +250,22 @@ async def test_backoff_on_server_errors_and_rate_limit(
     poller = pollers(Recorder(), MemoryOffsetStore().store(), sleep=sleeps)
     await wait_until(lambda: poller.state is PollerState.RUNNING)
     assert sleeps.waits == [1.0, 2.0, 4.0, 7.0]
+
+
+async def test_outage_logged_once_and_recovery_once(
+    server: FakeTelegramServer,
+    pollers: Callable[..., UpdatePoller],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Three failed polls: one warning; polling again: one info line."""
+    caplog.set_level(logging.INFO)
+    server.fail_next("Internal Server Error", status=500, method="getUpdates", times=3)
+    poller = pollers(Recorder(), MemoryOffsetStore().store(), sleep=Sleeps())
+    await wait_until(lambda: poller.state is PollerState.RUNNING)
+    ours = "custom_components.notify_bridge.targets.telegram.updates"
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == ours]
+    assert [level for level, _ in lines] == [logging.WARNING, logging.INFO]
+    assert "after 3 failure(s)" in lines[1][1]
 
 
 async def test_refused_token_stops_polling(
