@@ -234,3 +234,28 @@ def test_functions_are_small() -> None:
 def test_each_kind_is_a_package(name: str) -> None:
     """Every kind (and the shared helpers) is a package, not a module."""
     assert MODULES[name].name == "__init__.py"
+
+
+def test_kind_flow_mixins_never_share_a_name() -> None:
+    """Every kind's entry-flow class is mixed into ONE ConfigFlow class, so a name
+    two of them define (or one overrides from a shared base) silently replaces the
+    other kind's: the e-mail kind's `_taken_by_another` once broke Planka's check."""
+    from homeassistant.config_entries import ConfigFlow
+
+    from custom_components.notify_bridge.catalog import KINDS
+
+    owners: dict[str, set[str]] = {}
+    for kind in KINDS.values():
+        flow = kind.entry_steps.flow
+        if flow is None:
+            continue
+        for cls in flow.__mro__:
+            if cls in ConfigFlow.__mro__:
+                continue
+            for name in vars(cls):
+                if not name.startswith("__"):
+                    owners.setdefault(name, set()).add(cls.__qualname__)
+    shared = {
+        name: sorted(classes) for name, classes in owners.items() if len(classes) > 1
+    }
+    assert shared == {}

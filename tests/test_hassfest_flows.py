@@ -104,6 +104,14 @@ def entry_data(kind: str, immich: FakeImmichServer) -> dict[str, Any]:
             "api_base_url": "http://127.0.0.1:9",
         },
         "gitea": {"url": "http://127.0.0.1:9"},
+        "email": {
+            "host": "127.0.0.1",
+            "port": 9,
+            "security": "starttls",
+            "username": "notify",
+            "password": "secret-password",
+            "sender": "bridge@example.org",
+        },
     }.get(kind, {})
 
 

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.kinds.email import fields
 from custom_components.notify_bridge.targets.email import Security
-from tests.common import subentry
+from tests.common import enable_statistics, subentry
 from tests.fakes.smtp_server import HOSTNAME, FakeSmtpServer
 
 EMAIL_ENTRY_ID = "email_entry"
@@ -110,6 +110,7 @@ def email_entry(
         subentries_data=email_recipients,
     )
     entry.add_to_hass(hass)
+    enable_statistics(hass, entry)
     return entry
 
 

@@ -302,7 +302,7 @@ class EmailEntryFlow(ConfigFlow):
             checked = await async_check_account(submitted)
             if checked.data is not None and checked.settings is not None:
                 unique_id = entry_unique_id(checked.settings)
-                if self._taken_by_another(unique_id, entry.entry_id):
+                if self._email_account_taken(unique_id, entry.entry_id):
                     return self.async_abort(reason="email_already_configured")
                 return async_update_and_finish(
                     self,
@@ -313,7 +313,7 @@ class EmailEntryFlow(ConfigFlow):
                 )
         return self._email_form("reconfigure", user_input or entry.data, checked)
 
-    def _taken_by_another(self, unique_id: str, own_id: str) -> bool:
+    def _email_account_taken(self, unique_id: str, own_id: str) -> bool:
         return any(
             other.unique_id == unique_id and other.entry_id != own_id
             for other in self._async_current_entries(include_ignore=False)
