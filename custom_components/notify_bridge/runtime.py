@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -237,6 +237,17 @@ class MediaField:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutePreview:
+    """How a source kind previews a route before and after it is saved: the pipeline
+    routes of a route subentry and a sample event of one of the kind's event types."""
+
+    # (source entry id, route subentry) -> the routes the router would get.
+    routes: Callable[[str, ConfigSubentry], Iterable[Route]]
+    # (source entry id, event type) -> an event as the kind's parser would make it.
+    sample_event: Callable[[str, str], BridgeEvent]
+
+
+@dataclass(frozen=True, slots=True)
 class Kind:
     """One entry kind: its flows, setup, entities and hooks for the shared glue."""
 
@@ -267,6 +278,8 @@ class Kind:
     media_fields: Mapping[str, MediaField] = field(default_factory=dict)
     # The poller behind the `refresh` action (None: the entry does not poll).
     poller: Callable[[Any], DataUpdateCoordinator[Any] | None] = lambda _entry: None
+    # Sources: how `preview_template` renders a stored route against a sample event.
+    route_preview: RoutePreview | None = None
 
     @property
     def platforms(self) -> tuple[Platform, ...]:

@@ -29,6 +29,7 @@ from ...const import (
 from ...pipeline.render import TemplateError, validate_template
 from ..shared.flows import SubentryFormFlow, route_policy_fields, single_instance_step
 from .listener import OWN_EVENTS
+from .preview import ROUTE_PREVIEW
 
 TITLE = "Home Assistant events"
 DEFAULT_ROUTE_TEMPLATE = "{{ data.message | default(event.type) }}"
@@ -48,6 +49,8 @@ class HaEventsEntryFlow(ConfigFlow):
 
 class EventRouteFlow(SubentryFormFlow):
     """Which bus event, which destinations, which template."""
+
+    route_preview = ROUTE_PREVIEW
 
     def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
         return vol.Schema(
