@@ -251,7 +251,10 @@ async def test_route_flow(
     result = await _start_route(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-    assert result["description_placeholders"] == {"albums": "2"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["albums"] == "2"
+    # The default template of the default event, rendered against a sample change.
+    assert "2 new items in Summer 2025" in placeholders["preview"]
     albums = result["data_schema"].schema["albums"].config["options"]
     assert [option["label"] for option in albums] == ["Archive (1)", "Holiday (2)"]
 
