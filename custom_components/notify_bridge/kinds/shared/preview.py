@@ -148,14 +148,16 @@ class RoutePreviewFlow(ConfigSubentryFlow):
         bad = next((key for key, err in errors.items() if err == INVALID), None)
         if bad is not None:
             return {CONF_PREVIEW: f"⚠ {template_error(values.get(bad))}"}
-        if self.route_preview is None or errors:
+        # No hub: the integration is not set up (only when a test skips it).
+        hub = self.hass.data.get(DATA_HUB)
+        if self.route_preview is None or errors or hub is None:
             return {CONF_PREVIEW: "—"}
         data = {**schema_defaults(schema), **values}
         title = str(data.pop(CONF_NAME, "") or "")
         data.pop(CONF_PREVIEW_ONLY, None)
         subentry = unsaved_subentry(self._subentry_type, title, data)
         samples = await async_render_samples(
-            self.hass.data[DATA_HUB],
+            hub,
             self.route_preview,
             self._get_entry().entry_id,
             subentry,
