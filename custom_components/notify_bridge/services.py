@@ -29,6 +29,7 @@ from .const import (
     SERVICE_SEND,
 )
 from .kinds.shared.entities import raise_if_lost
+from .kinds.shared.preview import async_render_samples
 from .pipeline.models import (
     Destination,
     DispatchStatus,
@@ -38,6 +39,7 @@ from .pipeline.models import (
     OutputFormat,
 )
 from .pipeline.render import TemplateError
+from .route_lookup import find_route
 from .runtime import DATA_HUB, MediaField, NotifyBridgeConfigEntry
 
 ATTR_MESSAGE = "message"
@@ -55,6 +57,7 @@ ATTR_DELIVERED = "delivered"
 ATTR_TEMPLATE = "template"
 ATTR_CONTEXT = "context"
 ATTR_FORMAT = "format"
+ATTR_ROUTE = "route"
 
 # Used by preview_template when no context is given, so a template can be tried at once.
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -113,13 +116,20 @@ SEND_SCHEMA = vol.Schema(
 
 FLUSH_SCHEMA = vol.Schema({vol.Optional(ATTR_ENTITY_ID): cv.entity_ids})
 
-PREVIEW_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_TEMPLATE): cv.string,
-        vol.Optional(ATTR_CONTEXT): dict,
-        vol.Exclusive(ATTR_ENTITY_ID, "format"): cv.entity_id,
-        vol.Exclusive(ATTR_FORMAT, "format"): vol.Coerce(OutputFormat),
-    }
+PREVIEW_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional(ATTR_TEMPLATE): cv.string,
+            # A stored route (its event entity or subentry id): its own templates
+            # (or `template`) render against a sample event of its kind, so nothing
+            # in the call needs `{% raw %}` to get past Home Assistant's templating.
+            vol.Exclusive(ATTR_ROUTE, "sample"): cv.string,
+            vol.Exclusive(ATTR_CONTEXT, "sample"): dict,
+            vol.Exclusive(ATTR_ENTITY_ID, "format"): cv.entity_id,
+            vol.Exclusive(ATTR_FORMAT, "format"): vol.Coerce(OutputFormat),
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_TEMPLATE, ATTR_ROUTE),
 )
 
 
@@ -296,6 +306,8 @@ async def _async_preview_template(call: ServiceCall) -> ServiceResponse:
     output_format = call.data.get(ATTR_FORMAT, OutputFormat.PLAIN)
     if entity_id := call.data.get(ATTR_ENTITY_ID):
         output_format = _require_destinations(hass, [entity_id])[0].output_format
+    if ATTR_ROUTE in call.data:
+        return await _async_preview_route(call, output_format)
     context = call.data.get(ATTR_CONTEXT, SAMPLE_CONTEXT)
     try:
         text = await hub.pipeline.async_preview(
@@ -308,3 +320,31 @@ async def _async_preview_template(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"error": str(err)},
         ) from err
     return {"text": text, ATTR_FORMAT: output_format.value}
+
+
+async def _async_preview_route(
+    call: ServiceCall, output_format: OutputFormat
+) -> ServiceResponse:
+    """Render a stored route's templates against a sample event of its kind."""
+    entry, subentry, preview = find_route(call.hass, call.data[ATTR_ROUTE])
+    samples = await async_render_samples(
+        call.hass.data[DATA_HUB],
+        preview,
+        entry.entry_id,
+        subentry,
+        output_format=output_format,
+        template=call.data.get(ATTR_TEMPLATE),
+    )
+    if failed := next((sample for sample in samples if sample.error), None):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_template",
+            translation_placeholders={"error": failed.error or ""},
+        )
+    return {
+        "route": subentry.title,
+        ATTR_FORMAT: output_format.value,
+        # The first sample's text, as a template-only call answers.
+        "text": samples[0].text if samples else "",
+        "samples": [sample.as_dict() for sample in samples],
+    }
