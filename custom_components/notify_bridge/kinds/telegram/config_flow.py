@@ -173,8 +173,10 @@ class TelegramEntryFlow(ConfigFlow):
                 )
         return self.async_show_form(
             step_id="telegram",
+            # What the user typed stays after an error, the token too: it came
+            # from this browser, and retyping it is what made people give up.
             data_schema=self.add_suggested_values_to_schema(
-                _entry_schema(), _without_token(user_input)
+                _entry_schema(), user_input or {}
             ),
             errors=errors,
         )
@@ -229,11 +231,13 @@ class TelegramEntryFlow(ConfigFlow):
                     title=identity.title,
                     data={CONF_KIND: EntryKind.TELEGRAM.value, **data},
                 )
-        current = user_input or dict(entry.data)
+        # The stored token is never sent back to the browser; a newly typed one
+        # stays after an error.
+        current = user_input or _without_token(entry.data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _entry_schema(token_required=False), _without_token(current)
+                _entry_schema(token_required=False), current
             ),
             description_placeholders={"bot": entry.title},
             errors=errors,
@@ -313,20 +317,25 @@ class TelegramChatFlow(ConfigSubentryFlow):
 
     def _schema(self) -> vol.Schema:
         options = [
-            SelectOptionDict(value=str(chat.chat_id), label=_chat_label(chat))
+            SelectOptionDict(value=chat_choice(chat), label=_chat_label(chat))
             for chat in self._chats or ()
         ]
         return vol.Schema(
             {
-                vol.Required(CONF_CHAT_ID): SelectSelector(
+                # Optional for the form only: a required dropdown opens with its
+                # first suggestion chosen, and one Enter would add a chat nobody
+                # picked. `_validate` still requires a chat.
+                vol.Optional(CONF_CHAT_ID): SelectSelector(
                     SelectSelectorConfig(
                         options=options,
                         custom_value=True,
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
+                # No `min`: the selector's own check says "Value 0.0 is too
+                # small"; `parse_thread_id` gives the field its own message.
                 vol.Optional(CONF_MESSAGE_THREAD_ID): NumberSelector(
-                    NumberSelectorConfig(min=1, step=1, mode=NumberSelectorMode.BOX)
+                    NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
                 ),
                 vol.Optional(CONF_NAME): TextSelector(),
                 vol.Optional(
@@ -345,11 +354,13 @@ class TelegramChatFlow(ConfigSubentryFlow):
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Return the subentry data (name included) and the form errors."""
         errors = validate_quiet_hours(user_input)
-        chat_id = parse_chat_id(user_input.get(CONF_CHAT_ID))
+        chosen, topic = split_chat_choice(user_input.get(CONF_CHAT_ID))
+        chat_id = parse_chat_id(chosen)
         if chat_id is None:
-            errors[CONF_CHAT_ID] = "invalid_chat_id"
+            errors[CONF_CHAT_ID] = "no_chat" if not chosen else "invalid_chat_id"
         try:
-            thread_id = parse_thread_id(user_input.get(CONF_MESSAGE_THREAD_ID))
+            # A topic suggestion names its topic: picking it posts there.
+            thread_id = topic or parse_thread_id(user_input.get(CONF_MESSAGE_THREAD_ID))
         except TypeError, ValueError:
             thread_id = None
             errors[CONF_MESSAGE_THREAD_ID] = "invalid_thread_id"
@@ -412,6 +423,27 @@ class TelegramChatFlow(ConfigSubentryFlow):
         finally:
             if not loaded:
                 await bot.async_close()
+
+
+# Between a chat id and a topic id in the value of a topic suggestion: neither a
+# chat id nor an @username can hold it.
+TOPIC_SEPARATOR = "/"
+
+
+def chat_choice(chat: RecentChat) -> str:
+    """Return the chat field value of a suggestion; a topic's carries its topic."""
+    if chat.message_thread_id is None:
+        return str(chat.chat_id)
+    return f"{chat.chat_id}{TOPIC_SEPARATOR}{chat.message_thread_id}"
+
+
+def split_chat_choice(value: Any) -> tuple[str, int | None]:
+    """Return (chat as typed or chosen, topic id of a topic suggestion or None)."""
+    text = str(value if value is not None else "").strip()
+    chat, separator, topic = text.rpartition(TOPIC_SEPARATOR)
+    if separator and chat and topic.isdecimal() and int(topic) >= 1:
+        return chat.strip(), int(topic)
+    return text, None
 
 
 def _chat_label(chat: RecentChat) -> str:
