@@ -44,6 +44,7 @@ from .const import (
     WEEKDAYS,
     issue_id,
 )
+from .lost_destinations import LostDestinations
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
 from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD, OUTBOX_MAX_RETRY_DELAY
@@ -135,6 +136,7 @@ class NotifyBridgeHub:
             ),
         )
         self.pipeline.add_listener(self._on_summary)
+        self.lost = LostDestinations(hass, self.resolve_destination)
 
     async def async_load(self) -> None:
         """Load what waited (quiet hours, outbox) before the last stop."""
@@ -190,6 +192,12 @@ class NotifyBridgeHub:
             await self.policy.async_forget(dest_id)
             for prefix in DESTINATION_ISSUES:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id(prefix, dest_id))
+        # A route may still name a destination just removed: say so (Repairs).
+        self.lost.async_check()
+
+    def lost_destinations(self, route_id: str) -> tuple[str, ...]:
+        """Return the destinations a route names that no longer exist."""
+        return self.lost.of_route(route_id)
 
     @callback
     def new_delivery_context(self) -> Context:
@@ -322,6 +330,7 @@ class NotifyBridgeHub:
         router = self.pipeline.router
         router.set_routes(entry.entry_id, routes)
         entry.async_on_unload(lambda: router.remove_source(entry.entry_id))
+        self.lost.async_check()
         # Windows still coalescing are delivered now rather than lost.
         entry.async_on_unload(
             partial(self.pipeline.coalescer.async_release, entry.entry_id)

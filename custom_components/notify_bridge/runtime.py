@@ -163,6 +163,9 @@ class BridgeHub(Protocol):
     def resolve_destination(self, key: str) -> Destination | None:
         """Return the destination behind a notify entity id (or a destination id)."""
 
+    def lost_destinations(self, route_id: str) -> tuple[str, ...]:
+        """Destinations a route names that no longer exist (a repair issue says so)."""
+
     def is_destination_entity(self, entity_id: str) -> bool:
         """Return whether an entity id is one of this integration's notify entities."""
 

@@ -314,8 +314,11 @@ class SourceEventEntity(SourceEntity, EventEntity):
         # automation can pick it from the entity's event types from then on.
         if event.event_type not in self._attr_event_types:
             self._attr_event_types = sorted([*self._attr_event_types, event.event_type])
-        self._trigger_event(event.event_type, _event_attributes(event))
+        self._trigger_event(event.event_type, self._attributes(event))
         self.async_write_ha_state()
+
+    def _attributes(self, event: BridgeEvent) -> dict[str, Any]:
+        return _event_attributes(event)
 
 
 class RouteEventEntity(SourceEventEntity):
@@ -337,6 +340,15 @@ class RouteEventEntity(SourceEventEntity):
         self._attr_device_info = device
         self._attr_event_types = sorted(route.event_types or event_types)
         self._signal = SIGNAL_ROUTE_EVENT.format(route.route_id)
+        self._route_id = route.route_id
+
+    def _attributes(self, event: BridgeEvent) -> dict[str, Any]:
+        """Add which destinations the event could not reach: they were deleted, and
+        the event is kept here for the user to see (Repairs names the fix)."""
+        attributes = super()._attributes(event)
+        if lost := self.hass.data[DATA_HUB].lost_destinations(self._route_id):
+            attributes["lost_destinations"] = list(lost)
+        return attributes
 
 
 def _route_events(known: tuple[str, ...], model: str) -> EntityFactory:
