@@ -22,8 +22,8 @@ from homeassistant.components.button import ButtonEntity
 from homeassistant.components.event import EventEntity
 from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
@@ -153,6 +153,19 @@ class DestinationSensorDescription(SensorEntityDescription):
     """A destination sensor and how it reads its value."""
 
     value_fn: Callable[[BridgeHub, DestinationRuntime], int | datetime | None]
+    # Puts a value saved before a reload or restart back into the runtime (None: the
+    # value lives elsewhere, e.g. the backlog in the persisted outbox).
+    restore_fn: Callable[[DestinationRuntime, Any], None] | None = None
+
+
+def _restore_failed(runtime: DestinationRuntime, value: Any) -> None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        runtime.failed_deliveries = max(runtime.failed_deliveries, int(value))
+
+
+def _restore_last_delivery(runtime: DestinationRuntime, value: Any) -> None:
+    if isinstance(value, datetime) and runtime.last_delivery is None:
+        runtime.last_delivery = value
 
 
 DESTINATION_SENSORS = (
@@ -162,12 +175,14 @@ DESTINATION_SENSORS = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda hub, runtime: runtime.failed_deliveries,
+        restore_fn=_restore_failed,
     ),
     DestinationSensorDescription(
         key="last_delivery",
         translation_key="last_delivery",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda hub, runtime: runtime.last_delivery,
+        restore_fn=_restore_last_delivery,
     ),
     DestinationSensorDescription(
         key="backlog",
@@ -180,8 +195,9 @@ DESTINATION_SENSORS = (
 )
 
 
-class DestinationSensor(DestinationEntity, SensorEntity):
-    """A delivery statistic of one destination."""
+class DestinationSensor(DestinationEntity, RestoreSensor):
+    """A delivery statistic of one destination; counters and the last delivery
+    survive reloads (every subentry edit reloads) and restarts."""
 
     entity_description: DestinationSensorDescription
 
@@ -194,6 +210,13 @@ class DestinationSensor(DestinationEntity, SensorEntity):
         """Describe the sensor."""
         super().__init__(runtime, description.key, device)
         self.entity_description = description
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the value saved when the entity last went away."""
+        await super().async_added_to_hass()
+        restore = self.entity_description.restore_fn
+        if restore is not None and (last := await self.async_get_last_sensor_data()):
+            restore(self.runtime, last.native_value)
 
     @property
     def native_value(self) -> int | datetime | None:
