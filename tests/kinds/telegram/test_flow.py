@@ -16,7 +16,11 @@ import voluptuous as vol
 from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.kinds.telegram.config_flow import split_chat_choice
 from custom_components.notify_bridge.kinds.telegram.setup import TelegramRuntime
-from custom_components.notify_bridge.net import UrlPolicy
+from custom_components.notify_bridge.net import (
+    CONNECT_REASONS,
+    UrlPolicy,
+    connect_reason,
+)
 from custom_components.notify_bridge.targets.telegram import (
     OFFICIAL_LIMITS,
     SELF_HOSTED_LIMITS,
@@ -151,6 +155,52 @@ async def test_form_errors(
     assert result["errors"] == errors
     for key in errors.values():
         assert key in STRINGS["config"]["error"]
+
+
+async def test_cannot_connect_says_which_server_and_why(
+    hass: HomeAssistant, socket_enabled: None, server: FakeTelegramServer
+) -> None:
+    """ "Could not connect" names the server and the cause: refused on a closed port,
+    a failed TLS handshake when https meets a plain http server."""
+    error = STRINGS["config"]["error"]["telegram_cannot_connect"]
+    assert "{server}" in error and "{reason}" in error
+    cases = [
+        ("http://127.0.0.1:9", "refused"),
+        (server.api_root.replace("http://", "https://"), "tls"),
+    ]
+    for api_root, reason in cases:
+        result = await start_entry_flow(hass, "telegram")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {"bot_token": "123456:TEST-TOKEN", "api_base_url": api_root},
+        )
+        assert result["errors"] == {"base": "telegram_cannot_connect"}
+        placeholders = result["description_placeholders"]
+        assert placeholders["server"] == api_root.rstrip("/")
+        assert placeholders["reason"] == CONNECT_REASONS[reason]
+
+
+def test_connect_reason_reads_the_chain() -> None:
+    """Causes, contexts and aiohttp's os_error are followed; messages are a fallback."""
+    import socket
+    import ssl
+
+    def chained(outer: Exception, inner: BaseException) -> Exception:
+        outer.__cause__ = inner
+        return outer
+
+    assert (
+        connect_reason(chained(RuntimeError("x"), ConnectionRefusedError()))
+        == "refused"
+    )
+    assert (
+        connect_reason(chained(RuntimeError("x"), socket.gaierror(-2, "no"))) == "dns"
+    )
+    assert connect_reason(chained(RuntimeError("x"), ssl.SSLError("bad"))) == "tls"
+    assert connect_reason(chained(RuntimeError("x"), TimeoutError())) == "timeout"
+    assert connect_reason(RuntimeError("httpx.ConnectTimeout: timed out")) == "timeout"
+    assert connect_reason(RuntimeError("Name or service not known")) == "dns"
+    assert connect_reason(RuntimeError("something odd")) == "other"
 
 
 async def test_unexpected_error(

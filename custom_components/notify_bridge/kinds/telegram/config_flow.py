@@ -33,7 +33,12 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from ...const import CONF_KIND, EntryKind
-from ...net import async_service_url_errors
+from ...net import (
+    CONNECT_REASONS,
+    async_service_url_errors,
+    url_without_credentials,
+)
+from ...targets.telegram.bot import OFFICIAL_API
 from ...targets.telegram.sender import RecentChat, WebhookActiveError
 from ...targets.telegram.setup import (
     CONF_ALLOWED_MEDIA_HOSTS,
@@ -71,9 +76,15 @@ _LOGGER = logging.getLogger(__name__)
 
 
 async def async_validate_token(
-    hass: HomeAssistant, data: Mapping[str, Any]
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    placeholders: dict[str, str] | None = None,
 ) -> tuple[BotIdentity | None, dict[str, str]]:
-    """Check a token with getMe before anything is stored; return form errors."""
+    """Check a token with getMe before anything is stored; return form errors.
+
+    A connection failure fills `placeholders` with the server and why, which the
+    form's error names.
+    """
     if not valid_token(data[CONF_BOT_TOKEN]):
         return None, {CONF_BOT_TOKEN: "invalid_token_format"}
     bot = make_bot(hass, data, for_flow=True)
@@ -83,12 +94,20 @@ async def async_validate_token(
         return None, {"base": "telegram_invalid_auth"}
     except CannotConnectError as err:
         _LOGGER.debug("Bot API server not reachable: %s", err)
+        if placeholders is not None:
+            placeholders.update(connect_placeholders(data, err.reason))
         return None, {"base": "telegram_cannot_connect"}
     except Exception:
         _LOGGER.exception("Unexpected error checking the Telegram bot token")
         return None, {"base": "unknown"}
     finally:
         await bot.async_close()
+
+
+def connect_placeholders(data: Mapping[str, Any], reason: str) -> dict[str, str]:
+    """Return which server could not be reached and why, for the form's error."""
+    server = url_without_credentials(data.get(CONF_API_BASE_URL) or OFFICIAL_API)
+    return {"server": server, "reason": CONNECT_REASONS.get(reason, reason)}
 
 
 def _token_field(*, required: bool = True) -> dict[vol.Marker, Any]:
@@ -124,6 +143,17 @@ def _entry_schema(*, token_required: bool = True) -> vol.Schema:
 class TelegramEntryFlow(ConfigFlow):
     """Config flow steps of the Telegram target: one entry per bot."""
 
+    @property
+    def _connect_failure(self) -> dict[str, str]:
+        """Server and reason of the last connection failure, for the form's error
+        (the mixin has no __init__ of its own: made on first use)."""
+        return self.__dict__.setdefault(
+            "_telegram_connect_failure", {"server": OFFICIAL_API, "reason": ""}
+        )
+
+    def _placeholders(self, **extra: str) -> dict[str, str]:
+        return {**self._connect_failure, **extra}
+
     async def _async_check_entry_input(
         self, user_input: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, BotIdentity | None, dict[str, str]]:
@@ -150,7 +180,9 @@ class TelegramEntryFlow(ConfigFlow):
             data[CONF_API_BASE_URL] = api_base_url
             if upload_mb := user_input.get(CONF_MAX_UPLOAD_MB):
                 data[CONF_MAX_UPLOAD_MB] = int(upload_mb)
-        identity, errors = await async_validate_token(self.hass, data)
+        identity, errors = await async_validate_token(
+            self.hass, data, self._connect_failure
+        )
         if identity is None:
             return None, None, errors
         data[CONF_BOT_ID] = identity.bot_id
@@ -179,6 +211,7 @@ class TelegramEntryFlow(ConfigFlow):
                 _entry_schema(), user_input or {}
             ),
             errors=errors,
+            description_placeholders=self._placeholders(),
         )
 
     async def telegram_reauth_confirm(
@@ -190,7 +223,7 @@ class TelegramEntryFlow(ConfigFlow):
         if user_input is not None:
             token = str(user_input[CONF_BOT_TOKEN]).strip()
             identity, errors = await async_validate_token(
-                self.hass, {**entry.data, CONF_BOT_TOKEN: token}
+                self.hass, {**entry.data, CONF_BOT_TOKEN: token}, self._connect_failure
             )
             if identity is not None:
                 await self.async_set_unique_id(str(identity.bot_id))
@@ -206,7 +239,7 @@ class TelegramEntryFlow(ConfigFlow):
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema(_token_field()),
-            description_placeholders={"bot": entry.title},
+            description_placeholders=self._placeholders(bot=entry.title),
             errors=errors,
         )
 
@@ -239,7 +272,7 @@ class TelegramEntryFlow(ConfigFlow):
             data_schema=self.add_suggested_values_to_schema(
                 _entry_schema(token_required=False), current
             ),
-            description_placeholders={"bot": entry.title},
+            description_placeholders=self._placeholders(bot=entry.title),
             errors=errors,
         )
 
