@@ -11,7 +11,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.net import normalize_url
+from custom_components.notify_bridge.net import CONNECT_REASONS, normalize_url
 from tests.common import kind_entry, start_entry_flow
 from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
@@ -111,6 +111,9 @@ async def test_entry_unreachable_and_unknown(
         result["flow_id"], _form(url)
     )
     assert result["errors"] == {"base": "immich_cannot_connect"}
+    # Which server, and why: nothing listens on the port any more.
+    assert result["description_placeholders"]["server"] == url
+    assert result["description_placeholders"]["reason"] == CONNECT_REASONS["refused"]
     with patch(
         "custom_components.notify_bridge.sources.immich.client.ImmichClient.async_validate",
         side_effect=RuntimeError("boom"),

@@ -20,7 +20,9 @@ from yarl import URL
 
 from ...const import CONF_KIND, EntryKind
 from ...net import (
+    CONNECT_REASONS,
     async_service_url_errors,
+    connect_reason,
     keep_url_credentials,
     normalize_url,
     url_without_credentials,
@@ -50,14 +52,22 @@ def entry_unique_id(url: str, user: ImmichUser) -> str:
 
 
 async def async_validate_server(
-    hass: HomeAssistant, data: Mapping[str, Any]
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    placeholders: dict[str, str] | None = None,
 ) -> tuple[tuple[ServerVersion, ImmichUser] | None, dict[str, str]]:
-    """Ping, ask the version and the key's user; return what failed as form errors."""
+    """Ping, ask the version and the key's user; return what failed as form errors
+    (a connection failure fills `placeholders` with the server and why)."""
     try:
         return await make_client(hass, data).async_validate(), {}
     except ImmichAuthError:
         return None, {"base": "immich_invalid_auth"}
-    except ImmichConnectionError:
+    except ImmichConnectionError as err:
+        if placeholders is not None:
+            placeholders.update(
+                server=url_without_credentials(str(data.get(CONF_URL, ""))),
+                reason=CONNECT_REASONS[connect_reason(err)],
+            )
         return None, {"base": "immich_cannot_connect"}
     except ImmichError:
         return None, {"base": "not_immich"}
@@ -85,6 +95,14 @@ def _entry_schema(defaults: Mapping[str, Any]) -> vol.Schema:
 class ImmichEntryFlow(ConfigFlow):
     """Config flow steps of the Immich source."""
 
+    @property
+    def _connect_failure(self) -> dict[str, str]:
+        """Server and reason of the last connection failure, for the form's error
+        (the mixin has no __init__ of its own: made on first use)."""
+        return self.__dict__.setdefault(
+            "_immich_connect_failure", {"server": "", "reason": ""}
+        )
+
     async def _async_check(
         self, user_input: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, ImmichUser | None, dict[str, str]]:
@@ -94,7 +112,9 @@ class ImmichEntryFlow(ConfigFlow):
         if errors := await async_service_url_errors(CONF_URL, url):
             return None, None, errors
         data = {**user_input, CONF_URL: url}
-        result, errors = await async_validate_server(self.hass, data)
+        result, errors = await async_validate_server(
+            self.hass, data, self._connect_failure
+        )
         if result is None:
             return None, None, errors
         return data, result[1], {}
@@ -118,6 +138,7 @@ class ImmichEntryFlow(ConfigFlow):
             step_id="immich",
             data_schema=_entry_schema(user_input or {}),
             errors=errors,
+            description_placeholders=self._connect_failure,
         )
 
     async def immich_reauth_confirm(
@@ -128,7 +149,9 @@ class ImmichEntryFlow(ConfigFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY]}
-            result, errors = await async_validate_server(self.hass, data)
+            result, errors = await async_validate_server(
+                self.hass, data, self._connect_failure
+            )
             if result is not None:
                 if result[1].id != entry.data[CONF_USER_ID]:
                     return self.async_abort(reason="immich_wrong_account")
@@ -145,7 +168,8 @@ class ImmichEntryFlow(ConfigFlow):
                 }
             ),
             description_placeholders={
-                CONF_URL: url_without_credentials(entry.data[CONF_URL])
+                **self._connect_failure,
+                CONF_URL: url_without_credentials(entry.data[CONF_URL]),
             },
             errors=errors,
         )
@@ -181,4 +205,5 @@ class ImmichEntryFlow(ConfigFlow):
                 _entry_schema(defaults), {CONF_API_KEY: defaults.get(CONF_API_KEY)}
             ),
             errors=errors,
+            description_placeholders=self._connect_failure,
         )
