@@ -121,7 +121,7 @@ class DestinationEntity(Entity):
 
     async def async_send_text(
         self, message: str, title: str | None, *, respect_quiet_hours: bool = True
-    ) -> None:
+    ) -> DispatchSummary:
         """Deliver text to this destination; a failure is an error the caller sees
         (held by quiet hours or kept in the outbox for a retry is not a failure)."""
         summary = await self.hub.pipeline.async_send(
@@ -133,6 +133,7 @@ class DestinationEntity(Entity):
             respect_quiet_hours=respect_quiet_hours,
         )
         raise_if_lost(summary)
+        return summary
 
 
 class DestinationNotifyEntity(DestinationEntity, NotifyEntity):
@@ -233,9 +234,21 @@ class SendTestButton(DestinationEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Send the test message; a failure is shown to whoever pressed."""
         # A test pressed at night must arrive now, not in the morning digest.
-        await self.async_send_text(
+        summary = await self.async_send_text(
             TEST_MESSAGE, "Notify Bridge", respect_quiet_hours=False
         )
+        tried = [r for r in summary.results if not r.success and r.attempts]
+        if tried and not summary.delivered:
+            # Kept in the outbox for a retry, but whoever pressed wants to know now
+            # (a translated error: the UI shows it, the log has no traceback).
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="send_test_failed",
+                translation_placeholders={
+                    "destination": self.runtime.destination.name,
+                    "error": "; ".join(e for r in tried for e in r.errors),
+                },
+            )
 
 
 type DestinationBuild = Callable[[DestinationRuntime, DeviceInfo], Iterable[Entity]]
