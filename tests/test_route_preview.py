@@ -196,3 +196,20 @@ def _all_events(kind: str) -> dict:
     if kind == "ha_events":
         return {"event_type": "door_opened", "template": "{{ data.message }}"}
     return {"events": [], "event_types": []}
+
+
+def test_format_options_read_as_words() -> None:
+    """The format selectors of `send` and `preview_template` show "Plain text",
+    "HTML", "Markdown" (translated options), not raw values."""
+    import yaml
+
+    services = yaml.safe_load(
+        (STRINGS.parent / "services.yaml").read_text(encoding="utf-8")
+    )
+    strings = json.loads(STRINGS.read_text(encoding="utf-8"))
+    options = strings["selector"]["output_format"]["options"]
+    assert options == {"plain": "Plain text", "html": "HTML", "markdown": "Markdown"}
+    for service, field in (("send", "parse_mode"), ("preview_template", "format")):
+        select = services[service]["fields"][field]["selector"]["select"]
+        assert select["translation_key"] == "output_format"
+        assert set(select["options"]) == set(options)
