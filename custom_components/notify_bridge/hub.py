@@ -258,11 +258,17 @@ class NotifyBridgeHub:
         """Raise a repair issue while a destination keeps failing; clear on success."""
         destination = runtime.destination
         errors = runtime.last_result.errors if runtime.last_result else ()
+        # The kind's advice for the error at hand has its own words (what to do).
+        advice = self._failure_advice(runtime, errors[0]) if errors else None
         set_issue(
             self.hass,
             issue_id(ISSUE_DESTINATION_FAILING, destination.destination_id),
             active=runtime.consecutive_failures >= FAILING_REPAIR_THRESHOLD,
-            translation_key=ISSUE_DESTINATION_FAILING,
+            translation_key=(
+                f"{ISSUE_DESTINATION_FAILING}_{advice}"
+                if advice
+                else ISSUE_DESTINATION_FAILING
+            ),
             placeholders={
                 "destination": destination.name,
                 "count": str(runtime.consecutive_failures),
@@ -270,6 +276,12 @@ class NotifyBridgeHub:
             },
             severity=ir.IssueSeverity.ERROR,
         )
+
+    def _failure_advice(self, runtime: DestinationRuntime, error: str) -> str | None:
+        entry = self.hass.config_entries.async_get_entry(runtime.entry_id)
+        if entry is None or entry.data.get(CONF_KIND) not in KINDS:
+            return None
+        return KINDS[entry.data[CONF_KIND]].failure_advice(error)
 
     @callback
     def _on_backlog_changed(self, dest_id: str) -> None:

@@ -283,6 +283,9 @@ class Kind:
     poller: Callable[[Any], DataUpdateCoordinator[Any] | None] = lambda _entry: None
     # Sources: how `preview_template` renders a stored route against a sample event.
     route_preview: RoutePreview | None = None
+    # Targets: the advice key for a delivery error ("bot was blocked" → unblock it);
+    # the "keeps failing" repair issue then says what to do for that error.
+    failure_advice: Callable[[str], str | None] = lambda _error: None
 
     @property
     def platforms(self) -> tuple[Platform, ...]:

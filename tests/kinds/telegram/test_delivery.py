@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import partial
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -346,8 +347,16 @@ async def test_repair_issue_after_repeated_failures(
     assert len([c for c in server.calls if c.method == "sendMessage"]) == 3
     issue = issues.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
-    assert issue.translation_key == "destination_failing"
+    # Its own words for the error at hand: check the chat id.
+    assert issue.translation_key == "destination_failing_telegram_chat_not_found"
     assert issue.translation_placeholders["destination"] == "Family topic"
+    strings = json.loads(
+        (
+            Path(__file__).parents[3] / "custom_components/notify_bridge/strings.json"
+        ).read_text(encoding="utf-8")
+    )
+    words = strings["issues"][issue.translation_key]["description"]
+    assert "check the chat id" in words
 
     server.missing_chats.clear()
     response = await send(hass, entity_id=[TOPIC_ENTITY], message="back")
@@ -552,3 +561,29 @@ async def test_group_upgraded_to_supergroup_updates_destination(
         if c.method == "sendMessage"
     ]
     assert chats == [(42, 400), (new_chat, 200), (new_chat, 200)]
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        ("Forbidden: bot was blocked by the user", "telegram_blocked"),
+        ("Bad Request: chat not found", "telegram_chat_not_found"),
+        ("Bad Request: message thread not found", "telegram_topic_not_found"),
+        ("Forbidden: bot was kicked from the supergroup chat", "telegram_not_member"),
+        ("Bad Request: not enough rights to send text messages", "telegram_no_rights"),
+        ("notify.x failed: offline", None),
+    ],
+)
+def test_failure_advice(error: str, advice: str | None) -> None:
+    """Each Telegram refusal has advice with its own translated words."""
+    from custom_components.notify_bridge.targets.telegram.advice import failure_advice
+
+    assert failure_advice(error) == advice
+    if advice is not None:
+        strings = json.loads(
+            (
+                Path(__file__).parents[3]
+                / "custom_components/notify_bridge/strings.json"
+            ).read_text(encoding="utf-8")
+        )
+        assert f"destination_failing_{advice}" in strings["issues"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...const import SUBENTRY_TELEGRAM_CHAT, EntryKind
 from ...pipeline.models import OutputFormat
 from ...runtime import EntrySteps, Kind
+from ...targets.telegram.advice import failure_advice
 from ...targets.telegram.setup import CONF_BOT_ID
 from ..shared.entities import target_entities
 from .config_flow import TelegramChatFlow, TelegramEntryFlow
@@ -27,4 +28,5 @@ KIND = Kind(
         file_cache_store_key(entry.unique_id or entry.data[CONF_BOT_ID])
     ],
     output_format=lambda _options: OutputFormat.HTML,
+    failure_advice=failure_advice,
 )
