@@ -144,7 +144,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
-        DOMAIN, SERVICE_REFRESH, _async_refresh, schema=REFRESH_SCHEMA
+        DOMAIN,
+        SERVICE_REFRESH,
+        _async_refresh,
+        schema=REFRESH_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
         DOMAIN,
@@ -259,9 +263,11 @@ def _pollers(hass: HomeAssistant) -> dict[str, DataUpdateCoordinator[Any]]:
     return pollers
 
 
-async def _async_refresh(call: ServiceCall) -> None:
-    """Poll the selected polling sources (all of them when none is selected) now."""
-    coordinators = _pollers(call.hass)
+async def _async_refresh(call: ServiceCall) -> ServiceResponse:
+    """Poll the selected polling sources (all of them when none is selected) now;
+    respond with what each poll found and what waits for a coalescing window."""
+    hass = call.hass
+    coordinators = _pollers(hass)
     entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID) or list(coordinators)
     unknown = [entry_id for entry_id in entry_ids if entry_id not in coordinators]
     if unknown:
@@ -270,18 +276,38 @@ async def _async_refresh(call: ServiceCall) -> None:
             translation_key="not_a_polled_source",
             translation_placeholders={"entry_ids": ", ".join(unknown)},
         )
+    found: dict[str, Any] = {}
     failed: list[str] = []
     for entry_id in entry_ids:
-        coordinator = coordinators[entry_id]
-        await coordinator.async_refresh()
-        if not coordinator.last_update_success:
-            failed.append(coordinator.config_entry.title)
-    if failed:
+        found[entry_id] = report = await _async_poll_now(coordinators[entry_id])
+        if report["error"] is not None:
+            failed.append(f"{report['title']} ({report['error']})")
+    if failed and not call.return_response:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="refresh_failed",
-            translation_placeholders={"sources": ", ".join(failed)},
+            translation_placeholders={"sources": "; ".join(failed)},
         )
+    held = hass.data[DATA_HUB].pipeline.coalescer.held
+    return {"sources": found, "held_for_coalescing": held}
+
+
+async def _async_poll_now(coordinator: DataUpdateCoordinator[Any]) -> dict[str, Any]:
+    """Poll one source; return its title, what the poll found and why it failed."""
+    entry = coordinator.config_entry
+    await coordinator.async_refresh()
+    error = None
+    if not coordinator.last_update_success:
+        err = coordinator.last_exception
+        # Our poll errors are translated (key refused, unreachable, malformed).
+        error = (str(err) or type(err).__name__) if err else "unknown"
+    return {
+        "title": entry.title if entry else "",
+        "ok": error is None,
+        "error": error,
+        # Changes found (a poller that does not count them reports None).
+        "found": getattr(coordinator, "last_found", None) if error is None else 0,
+    }
 
 
 async def _async_flush_deferred(call: ServiceCall) -> ServiceResponse:
