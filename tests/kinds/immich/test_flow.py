@@ -39,7 +39,7 @@ async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> No
         result["flow_id"], _form(f"{server.url}/api/")
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Alice @ 127.0.0.1"
+    assert result["title"] == "Immich: Alice @ 127.0.0.1"
     assert result["data"] == {
         "kind": "immich",
         "url": server.url,

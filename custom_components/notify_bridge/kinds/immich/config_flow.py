@@ -131,7 +131,8 @@ class ImmichEntryFlow(ConfigFlow):
                 self._abort_if_unique_id_configured(error=ALREADY_CONFIGURED)
                 host = URL(data[CONF_URL]).host
                 return self.async_create_entry(
-                    title=f"{user.name or user.email} @ {host}",
+                    # The kind first: "Alice @ nas" alone does not say it is Immich.
+                    title=f"Immich: {user.name or user.email} @ {host}",
                     data={CONF_KIND: EntryKind.IMMICH, **data, CONF_USER_ID: user.id},
                 )
         return self.async_show_form(
