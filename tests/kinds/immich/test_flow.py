@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -378,3 +382,33 @@ async def test_route_flow_coalesces_by_default(
     await hass.async_block_till_done()
     subentry = next(iter(entry.subentries.values()))
     assert subentry.data["coalesce_seconds"] == 60
+
+
+async def test_external_url_is_where_links_point(
+    hass: HomeAssistant, server: FakeImmichServer
+) -> None:
+    """An external URL is checked as an address, stored without credentials or a
+    trailing slash, and becomes the root of album links; it survives a
+    reconfigure that leaves it as suggested."""
+    result = await start_entry_flow(hass, "immich")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**_form(server.url), "external_url": "not a url"}
+    )
+    assert result["errors"] == {"external_url": "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**_form(server.url), "external_url": "https://me:pw@photos.example.com/"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["external_url"] == "https://photos.example.com"
+    await hass.async_block_till_done()
+    entry = result["result"]
+    watcher = entry.runtime_data.coordinator.watcher
+    assert watcher.web_url == "https://photos.example.com"
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id},
+    )
+    key = next(k for k in result["data_schema"].schema if k == "external_url")
+    assert key.description == {"suggested_value": "https://photos.example.com"}

@@ -35,7 +35,7 @@ from ...sources.immich.client import (
     ServerVersion,
 )
 from ..shared.flows import async_update_and_finish
-from .client_factory import make_client
+from .client_factory import CONF_EXTERNAL_URL, make_client
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,8 +88,26 @@ def _entry_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             vol.Required(
                 CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)
             ): BooleanSelector(),
+            # Suggested, not a default: clearing the field removes it.
+            vol.Optional(
+                CONF_EXTERNAL_URL,
+                description={"suggested_value": defaults.get(CONF_EXTERNAL_URL)},
+            ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
         }
     )
+
+
+def external_url(value: Any) -> tuple[str | None, dict[str, str]]:
+    """Return the address album links use (None: the polled one), or an error.
+
+    Only written into links, never fetched, so it needs no address check; it
+    never carries credentials (links go to chats)."""
+    if not value:
+        return None, {}
+    normalized = normalize_url(str(value))
+    if normalized is None:
+        return None, {CONF_EXTERNAL_URL: "invalid_url"}
+    return url_without_credentials(normalized).rstrip("/"), {}
 
 
 class ImmichEntryFlow(ConfigFlow):
@@ -111,7 +129,13 @@ class ImmichEntryFlow(ConfigFlow):
             return None, None, {CONF_URL: "invalid_url"}
         if errors := await async_service_url_errors(CONF_URL, url):
             return None, None, errors
+        link_url, errors = external_url(user_input.get(CONF_EXTERNAL_URL))
+        if errors:
+            return None, None, errors
         data = {**user_input, CONF_URL: url}
+        data.pop(CONF_EXTERNAL_URL, None)
+        if link_url:
+            data[CONF_EXTERNAL_URL] = link_url
         result, errors = await async_validate_server(
             self.hass, data, self._connect_failure
         )
