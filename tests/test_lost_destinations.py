@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from homeassistant.components.repairs import repairs_flow_manager
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
@@ -155,3 +156,20 @@ def test_issue_strings() -> None:
     assert step["data"]["destinations"] and step["data_description"]["destinations"]
     assert issue["fix_flow"]["error"]["no_destinations"]
     assert issue["fix_flow"]["abort"]["route_gone"]
+
+
+async def test_a_target_set_up_after_the_source_clears_the_issue(
+    hass: HomeAssistant, target_entry: MockConfigEntry, source_entry: MockConfigEntry
+) -> None:
+    """Entities are registered only once a target's platforms are set up: a source
+    loaded first does not leave a false "deleted destination" behind."""
+    await hass.config_entries.async_set_disabled_by(
+        target_entry.entry_id, ConfigEntryDisabler.USER
+    )
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is not None
+    await hass.config_entries.async_set_disabled_by(target_entry.entry_id, None)
+    await hass.async_block_till_done()
+    assert target_entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from homeassistant.components.repairs import RepairsFlow
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResult
@@ -26,6 +26,7 @@ from .pipeline.models import Destination
 
 _LOGGER = logging.getLogger(__name__)
 _PREFIX = f"{ISSUE_LOST_DESTINATION}_"
+_UNSETTLED = (ConfigEntryState.NOT_LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
 
 
 class LostDestinations:
@@ -45,9 +46,20 @@ class LostDestinations:
 
     @callback
     def async_check(self) -> None:
-        """Look at every route again; raise, update or clear the issues."""
+        """Look at every route again; raise, update or clear the issues.
+
+        Only once every entry has settled: a destination's notify entity is in the
+        entity registry only after its target's platforms are set up, so a check
+        while a target is (re)loading would call a live destination lost. Each
+        entry's reaching LOADED checks again (`async_on_state_change`).
+        """
+        entries = self._hass.config_entries.async_entries(DOMAIN)
+        if any(
+            entry.state in _UNSETTLED and entry.disabled_by is None for entry in entries
+        ):
+            return
         found: dict[str, tuple[str, ...]] = {}
-        for entry in self._hass.config_entries.async_entries(DOMAIN):
+        for entry in entries:
             for subentry in entry.subentries.values():
                 dead = self._dead(subentry)
                 if dead:

@@ -163,6 +163,10 @@ class BridgeHub(Protocol):
     def resolve_destination(self, key: str) -> Destination | None:
         """Return the destination behind a notify entity id (or a destination id)."""
 
+    @property
+    def lost(self) -> Any:
+        """Routes naming deleted destinations (`lost_destinations.LostDestinations`)."""
+
     def lost_destinations(self, route_id: str) -> tuple[str, ...]:
         """Destinations a route names that no longer exist (a repair issue says so)."""
 
