@@ -14,7 +14,11 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.httpx_client import get_async_client
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -358,10 +362,25 @@ async def test_repair_issue_after_repeated_failures(
     words = strings["issues"][issue.translation_key]["description"]
     assert "check the chat id" in words
 
+    # The bot's own device has an entity saying so, naming the chat.
+    registry = er.async_get(hass)
+    problem_id = registry.async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{setup_telegram.entry_id}_bot_problem"
+    )
+    assert problem_id is not None
+    bot_device = registry.async_get(problem_id).device_id
+    assert dr.async_get(hass).async_get(bot_device).identifiers == {
+        (DOMAIN, setup_telegram.entry_id)
+    }
+    problem = hass.states.get(problem_id)
+    assert problem.state == "on"
+    assert problem.attributes["failing_chats"] == ["Family topic"]
+
     server.missing_chats.clear()
     response = await send(hass, entity_id=[TOPIC_ENTITY], message="back")
     assert response["status"] == "ok"
     assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(problem_id).state == "off"
     failed = hass.states.get("sensor.family_topic_failed_deliveries")
     assert failed is not None and failed.state == "3"
 

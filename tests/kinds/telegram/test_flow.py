@@ -706,7 +706,7 @@ def test_translations_cover_every_step() -> None:
     fields = {
         "chat_id", "message_thread_id", "name", "disable_notification",
         "send_large_videos_as_documents", "language", "quiet_start", "quiet_end",
-        "quiet_mode", "quiet_weekdays",
+        "quiet_mode", "quiet_weekdays", "max_pending",
     }  # fmt: skip
     for step in ("user", "reconfigure"):
         assert set(sub[step]["data"]) == fields

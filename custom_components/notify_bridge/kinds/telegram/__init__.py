@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from homeassistant.const import Platform
+
 from ...const import SUBENTRY_TELEGRAM_CHAT, EntryKind
 from ...pipeline.models import OutputFormat
 from ...runtime import EntrySteps, Kind
@@ -9,6 +11,7 @@ from ...targets.telegram.advice import failure_advice
 from ...targets.telegram.setup import CONF_BOT_ID
 from ..shared.entities import target_entities
 from .config_flow import TelegramChatFlow, TelegramEntryFlow
+from .entities import bot_entities
 from .setup import async_setup_telegram, file_cache_store_key
 
 KIND = Kind(
@@ -23,7 +26,7 @@ KIND = Kind(
     ),
     subentry_type=SUBENTRY_TELEGRAM_CHAT,
     subentry_flow=TelegramChatFlow,
-    entities=target_entities("Chat"),
+    entities={**target_entities("Chat"), Platform.BINARY_SENSOR: bot_entities},
     store_keys=lambda entry: [
         file_cache_store_key(entry.unique_id or entry.data[CONF_BOT_ID])
     ],
