@@ -19,7 +19,10 @@ from .conftest import DEMO_DESTINATION_ID, DEMO_ENTITY, DEMO_ROUTE_ID
 
 @pytest.mark.parametrize(
     ("kind", "title"),
-    [("home_assistant", "Home Assistant"), ("ha_events", "Home Assistant events")],
+    [
+        ("home_assistant", "Home Assistant notifications"),
+        ("ha_events", "Home Assistant events"),
+    ],
 )
 async def test_user_menu_creates_each_kind(
     hass: HomeAssistant, kind: str, title: str

@@ -160,10 +160,16 @@ async def test_notify_entity_and_button(
         "plain",
         "Test notification from Notify Bridge.",
     ]
-    # A failing service keeps the test message for a retry; a removed one fails.
-    await hass.services.async_call(
-        "button", "press", {"entity_id": "button.broken_phone_send_test"}, blocking=True
-    )
+    # A failing service keeps the test message for a retry, and the press says it
+    # failed (translated); a removed one fails.
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "button",
+            "press",
+            {"entity_id": "button.broken_phone_send_test"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "send_test_failed"
     assert hass.states.get("sensor.broken_phone_backlog").state == "1"
     hass.services.async_remove("notify", "phone")
     with pytest.raises(HomeAssistantError, match="does not exist"):

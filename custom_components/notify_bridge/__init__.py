@@ -57,6 +57,10 @@ async def async_setup_entry(
     hub.digests.start_entry(entry)
     # Subentries added, edited or removed: rebuild destinations and routes.
     entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
+    # Loaded (its entities registered): do routes name destinations that are gone?
+    entry.async_on_unload(
+        entry.async_on_state_change(hass.data[DATA_HUB].lost.async_check)
+    )
     return True
 
 

@@ -106,6 +106,8 @@ ISSUE_DESTINATION_FAILING: Final = "destination_failing"
 ISSUE_QUIET_HOURS_EMPTY: Final = "quiet_hours_empty"
 ISSUE_IMMICH_UNREACHABLE: Final = "immich_unreachable"
 ISSUE_ALBUM_DELETED: Final = "album_deleted"
+# A route names a destination that no longer exists (one issue per route).
+ISSUE_LOST_DESTINATION: Final = "lost_destination"
 # Issues about one destination, dropped with it.
 DESTINATION_ISSUES: Final = (
     ISSUE_BACKLOG,

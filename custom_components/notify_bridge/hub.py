@@ -46,6 +46,7 @@ from .const import (
 )
 from .debug_window import DebugWindow
 from .kinds.shared.digests import DigestScheduler
+from .lost_destinations import LostDestinations
 from .pipeline.dispatch import Dispatcher
 from .pipeline.engine import Pipeline
 from .pipeline.limits import BACKLOG_REPAIR_THRESHOLD, OUTBOX_MAX_RETRY_DELAY
@@ -172,6 +173,7 @@ class NotifyBridgeHub:
         hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._follow_language)
         # DEBUG for an area, for a bounded time (the `debug` action).
         self.debug_window = DebugWindow(hass)
+        self.lost = LostDestinations(hass, self.resolve_destination)
 
     @callback
     def _follow_language(self, _event: Event | None = None) -> None:
@@ -263,6 +265,12 @@ class NotifyBridgeHub:
             await self.policy.async_forget(dest_id)
             for prefix in DESTINATION_ISSUES:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id(prefix, dest_id))
+        # A route may still name a destination just removed: say so (Repairs).
+        self.lost.async_check()
+
+    def lost_destinations(self, route_id: str) -> tuple[str, ...]:
+        """Return the destinations a route names that no longer exist."""
+        return self.lost.of_route(route_id)
 
     @callback
     def new_delivery_context(self) -> Context:
@@ -338,11 +346,17 @@ class NotifyBridgeHub:
         """Raise a repair issue while a destination keeps failing; clear on success."""
         destination = runtime.destination
         errors = runtime.last_result.errors if runtime.last_result else ()
+        # The kind's advice for the error at hand has its own words (what to do).
+        advice = self._failure_advice(runtime, errors[0]) if errors else None
         set_issue(
             self.hass,
             issue_id(ISSUE_DESTINATION_FAILING, destination.destination_id),
             active=runtime.consecutive_failures >= FAILING_REPAIR_THRESHOLD,
-            translation_key=ISSUE_DESTINATION_FAILING,
+            translation_key=(
+                f"{ISSUE_DESTINATION_FAILING}_{advice}"
+                if advice
+                else ISSUE_DESTINATION_FAILING
+            ),
             placeholders={
                 "destination": destination.name,
                 "count": str(runtime.consecutive_failures),
@@ -350,6 +364,12 @@ class NotifyBridgeHub:
             },
             severity=ir.IssueSeverity.ERROR,
         )
+
+    def _failure_advice(self, runtime: DestinationRuntime, error: str) -> str | None:
+        entry = self.hass.config_entries.async_get_entry(runtime.entry_id)
+        if entry is None or entry.data.get(CONF_KIND) not in KINDS:
+            return None
+        return KINDS[entry.data[CONF_KIND]].failure_advice(error)
 
     @callback
     def _on_backlog_changed(self, dest_id: str) -> None:
@@ -410,6 +430,7 @@ class NotifyBridgeHub:
         router = self.pipeline.router
         router.set_routes(entry.entry_id, routes)
         entry.async_on_unload(lambda: router.remove_source(entry.entry_id))
+        self.lost.async_check()
         # Windows still coalescing are delivered now rather than lost.
         entry.async_on_unload(
             partial(self.pipeline.coalescer.async_release, entry.entry_id)

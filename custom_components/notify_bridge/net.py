@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import ipaddress
 import re
 import socket
+import ssl as ssl_module
 from typing import Any
 
 import aiohttp
@@ -497,3 +498,62 @@ async def _read_bounded(
         else:
             await sink(chunk)
     return bytes(body)
+
+
+# --- why a connection failed ----------------------------------------------------------
+
+# What a "could not connect" form error says went wrong (its {reason} placeholder).
+CONNECT_REASONS: dict[str, str] = {
+    "timeout": "the connection timed out",
+    "refused": "the connection was refused (is the server running on that port?)",
+    "tls": "the TLS/SSL handshake failed (certificate not trusted, or not an https server)",
+    "dns": "the host name could not be resolved",
+    "error": "the server answered with an error",
+    "other": "the network failed",
+}
+# Words of an error message (when the exception chain was cut) and their reason.
+_REASON_WORDS = (
+    ("tls", ("ssl", "certificate", "tls")),
+    ("dns", ("name or service not known", "nodename nor servname", "getaddrinfo")),
+    (
+        "refused",
+        ("connection refused", "connect call failed", "all connection attempts"),
+    ),
+    ("timeout", ("timed out", "timeout")),
+    ("error", ("server error", "bad gateway", "service unavailable")),
+)
+
+
+def _reason_of(err: BaseException) -> str | None:
+    # Order matters: aiohttp's certificate and DNS errors are connection errors too.
+    if isinstance(err, (ssl_module.SSLError, aiohttp.ClientSSLError)):
+        return "tls"
+    if isinstance(err, socket.gaierror):
+        return "dns"
+    if isinstance(err, ConnectionRefusedError):
+        return "refused"
+    if isinstance(err, TimeoutError):
+        return "timeout"
+    return None
+
+
+def connect_reason(err: BaseException) -> str:
+    """Return why a connection failed, as a key of CONNECT_REASONS: from the
+    exception chain (causes, contexts, aiohttp's `os_error`), else its message."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [err]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if (reason := _reason_of(current)) is not None:
+            return reason
+        pending.extend(
+            [current.__cause__, current.__context__, getattr(current, "os_error", None)]
+        )
+    text = str(err).lower()
+    for reason, words in _REASON_WORDS:
+        if any(word in text for word in words):
+            return reason
+    return "other"

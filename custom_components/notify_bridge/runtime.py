@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -141,6 +141,10 @@ class Poller(Protocol):
     def last_update_success(self) -> bool:
         """Whether the last poll worked."""
 
+    @property
+    def last_exception(self) -> Exception | None:
+        """Why the last poll failed (None when it worked)."""
+
     async def async_refresh(self) -> None:
         """Poll now."""
 
@@ -244,6 +248,13 @@ class BridgeHub(Protocol):
     def resolve_destination(self, key: str) -> Destination | None:
         """Return the destination behind a notify entity id (or a destination id)."""
 
+    @property
+    def lost(self) -> Any:
+        """Routes naming deleted destinations (`lost_destinations.LostDestinations`)."""
+
+    def lost_destinations(self, route_id: str) -> tuple[str, ...]:
+        """Destinations a route names that no longer exist (a repair issue says so)."""
+
     def is_destination_entity(self, entity_id: str) -> bool:
         """Return whether an entity id is one of this integration's notify entities."""
 
@@ -325,6 +336,17 @@ class MediaField:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutePreview:
+    """How a source kind previews a route before and after it is saved: the pipeline
+    routes of a route subentry and a sample event of one of the kind's event types."""
+
+    # (source entry id, route subentry) -> the routes the router would get.
+    routes: Callable[[str, ConfigSubentry], Iterable[Route]]
+    # (source entry id, event type) -> an event as the kind's parser would make it.
+    sample_event: Callable[[str, str], BridgeEvent]
+
+
+@dataclass(frozen=True, slots=True)
 class Kind:
     """One entry kind: its flows, setup, entities and hooks for the shared glue."""
 
@@ -361,6 +383,11 @@ class Kind:
     options_flow: type[OptionsFlow] | None = None
     # Edit and delete sent messages (the `edit`/`delete` actions); None: cannot.
     message_action: MessageAction | None = None
+    # Sources: how `preview_template` renders a stored route against a sample event.
+    route_preview: RoutePreview | None = None
+    # Targets: the advice key for a delivery error ("bot was blocked" → unblock it);
+    # the "keeps failing" repair issue then says what to do for that error.
+    failure_advice: Callable[[str], str | None] = lambda _error: None
 
     @property
     def platforms(self) -> tuple[Platform, ...]:

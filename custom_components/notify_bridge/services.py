@@ -33,6 +33,7 @@ from .const import (
 )
 from .debug_window import async_setup_debug_window
 from .kinds.shared.entities import raise_if_lost
+from .kinds.shared.preview import async_render_samples
 from .pipeline.i18n import destination_language
 from .pipeline.models import (
     Button,
@@ -44,6 +45,7 @@ from .pipeline.models import (
     OutputFormat,
 )
 from .pipeline.render import TemplateError
+from .route_lookup import find_route
 from .runtime import DATA_HUB, MediaField, NotifyBridgeConfigEntry, Poller
 
 ATTR_MESSAGE = "message"
@@ -180,13 +182,20 @@ DELETE_SCHEMA = vol.Schema({vol.Required(ATTR_DISPATCH_ID): cv.string})
 
 FLUSH_SCHEMA = vol.Schema({vol.Optional(ATTR_ENTITY_ID): cv.entity_ids})
 
-PREVIEW_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_TEMPLATE): cv.string,
-        vol.Optional(ATTR_CONTEXT): dict,
-        vol.Exclusive(ATTR_ENTITY_ID, "format"): cv.entity_id,
-        vol.Exclusive(ATTR_FORMAT, "format"): vol.Coerce(OutputFormat),
-    }
+PREVIEW_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional(ATTR_TEMPLATE): cv.string,
+            # A stored route (its event entity or subentry id): its own templates
+            # (or `template`) render against a sample event of its kind, so nothing
+            # in the call needs `{% raw %}` to get past Home Assistant's templating.
+            vol.Exclusive(ATTR_ROUTE, "sample"): cv.string,
+            vol.Exclusive(ATTR_CONTEXT, "sample"): dict,
+            vol.Exclusive(ATTR_ENTITY_ID, "format"): cv.entity_id,
+            vol.Exclusive(ATTR_FORMAT, "format"): vol.Coerce(OutputFormat),
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_TEMPLATE, ATTR_ROUTE),
 )
 
 
@@ -201,7 +210,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
-        DOMAIN, SERVICE_REFRESH, _async_refresh, schema=REFRESH_SCHEMA
+        DOMAIN,
+        SERVICE_REFRESH,
+        _async_refresh,
+        schema=REFRESH_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
     for service, schema in (
         (SERVICE_EDIT, EDIT_SCHEMA),
@@ -398,9 +411,11 @@ def _pollers(hass: HomeAssistant) -> dict[str, Poller]:
     return pollers
 
 
-async def _async_refresh(call: ServiceCall) -> None:
-    """Poll the selected polling sources (all of them when none is selected) now."""
-    coordinators = _pollers(call.hass)
+async def _async_refresh(call: ServiceCall) -> ServiceResponse:
+    """Poll the selected polling sources (all of them when none is selected) now;
+    respond with what each poll found and what waits for a coalescing window."""
+    hass = call.hass
+    coordinators = _pollers(hass)
     entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID) or list(coordinators)
     unknown = [entry_id for entry_id in entry_ids if entry_id not in coordinators]
     if unknown:
@@ -409,18 +424,38 @@ async def _async_refresh(call: ServiceCall) -> None:
             translation_key="not_a_polled_source",
             translation_placeholders={"entry_ids": ", ".join(unknown)},
         )
+    found: dict[str, Any] = {}
     failed: list[str] = []
     for entry_id in entry_ids:
-        coordinator = coordinators[entry_id]
-        await coordinator.async_refresh()
-        if not coordinator.last_update_success:
-            failed.append(coordinator.config_entry.title)
-    if failed:
+        found[entry_id] = report = await _async_poll_now(coordinators[entry_id])
+        if report["error"] is not None:
+            failed.append(f"{report['title']} ({report['error']})")
+    if failed and not call.return_response:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="refresh_failed",
-            translation_placeholders={"sources": ", ".join(failed)},
+            translation_placeholders={"sources": "; ".join(failed)},
         )
+    held = hass.data[DATA_HUB].pipeline.coalescer.held
+    return {"sources": found, "held_for_coalescing": held}
+
+
+async def _async_poll_now(coordinator: Poller) -> dict[str, Any]:
+    """Poll one source; return its title, what the poll found and why it failed."""
+    entry = coordinator.config_entry
+    await coordinator.async_refresh()
+    error = None
+    if not coordinator.last_update_success:
+        err = coordinator.last_exception
+        # Our poll errors are translated (key refused, unreachable, malformed).
+        error = (str(err) or type(err).__name__) if err else "unknown"
+    return {
+        "title": entry.title if entry else "",
+        "ok": error is None,
+        "error": error,
+        # Changes found (a poller that does not count them reports None).
+        "found": getattr(coordinator, "last_found", None) if error is None else 0,
+    }
 
 
 async def _async_flush_deferred(call: ServiceCall) -> ServiceResponse:
@@ -484,6 +519,8 @@ async def _async_preview_template(call: ServiceCall) -> ServiceResponse:
         destination = _require_destinations(hass, [entity_id])[0]
         output_format = destination.output_format
         language = destination_language(destination, language)
+    if ATTR_ROUTE in call.data:
+        return await _async_preview_route(call, output_format)
     # As delivery renders it: in the reader's language, unless the context says.
     context = {"language": language, **call.data.get(ATTR_CONTEXT, SAMPLE_CONTEXT)}
     try:
@@ -497,3 +534,31 @@ async def _async_preview_template(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"error": str(err)},
         ) from err
     return {"text": text, ATTR_FORMAT: output_format.value}
+
+
+async def _async_preview_route(
+    call: ServiceCall, output_format: OutputFormat
+) -> ServiceResponse:
+    """Render a stored route's templates against a sample event of its kind."""
+    entry, subentry, preview = find_route(call.hass, call.data[ATTR_ROUTE])
+    samples = await async_render_samples(
+        call.hass.data[DATA_HUB],
+        preview,
+        entry.entry_id,
+        subentry,
+        output_format=output_format,
+        template=call.data.get(ATTR_TEMPLATE),
+    )
+    if failed := next((sample for sample in samples if sample.error), None):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_template",
+            translation_placeholders={"error": failed.error or ""},
+        )
+    return {
+        "route": subentry.title,
+        ATTR_FORMAT: output_format.value,
+        # The first sample's text, as a template-only call answers.
+        "text": samples[0].text if samples else "",
+        "samples": [sample.as_dict() for sample in samples],
+    }

@@ -79,6 +79,8 @@ class Pipeline:
         # Per source, renders run one at a time so deliveries reach each destination
         # in the order the events arrived (a render finishing early must not overtake).
         self._render_locks: dict[str, asyncio.Lock] = {}
+        # (route, destination) pairs already warned about as missing.
+        self._missing_warned: set[tuple[str, str]] = set()
         # Language of destinations that do not name one (the glue sets HA's).
         self.default_language = DEFAULT_LANGUAGE
         # Scheduled routes: their events (also) go into a digest (the glue sets it).
@@ -112,6 +114,7 @@ class Pipeline:
         """Render a route's template for each destination format and deliver."""
         started = time.perf_counter()
         destinations, missing = self._resolve_all(route.destinations)
+        self._warn_missing(route, missing)
         # What each destination reads: its format and its language.
         keys = {
             dest.destination_id: (
@@ -236,6 +239,20 @@ class Pipeline:
             else:
                 found.append(destination)
         return found, missing
+
+    def _warn_missing(self, route: Route, missing: list[DeliveryResult]) -> None:
+        """Say once per route and destination that a named destination is gone:
+        its share of the route's notifications is not delivered anywhere."""
+        for result in missing:
+            key = (route.route_id, result.destination_id)
+            if key not in self._missing_warned:
+                self._missing_warned.add(key)
+                _LOGGER.warning(
+                    "Route %s: destination %s does not exist (deleted?); its "
+                    "notifications are not delivered there until the route is fixed",
+                    route.name,
+                    result.destination_id,
+                )
 
     def _report_waiting_delivered(self, results: list[DeliveryResult]) -> None:
         self._finish(

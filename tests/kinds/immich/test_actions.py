@@ -67,6 +67,38 @@ async def test_refresh_action(
     assert not coordinator(hass).last_update_success
 
 
+async def test_refresh_reports_what_it_found(
+    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
+) -> None:
+    """With a response, refresh says per source what the poll routed and why it
+    failed; what waits for a coalescing window is counted too."""
+    album = v3.create_album("Family", 1)
+    immich_entry(hass, v3, [immich_route([album])])
+    await setup_all(hass)
+    v3.add_assets(album, 2)
+    response = await hass.services.async_call(
+        DOMAIN, "refresh", {}, blocking=True, return_response=True
+    )
+    report = response["sources"][IMMICH_ENTRY_ID]
+    assert report["ok"] is True
+    assert report["error"] is None
+    assert report["found"] == 1  # one "assets added" change of the album
+    assert isinstance(response["held_for_coalescing"], int)
+
+    v3.fail(500, path="/api/albums")
+    response = await hass.services.async_call(
+        DOMAIN, "refresh", {}, blocking=True, return_response=True
+    )
+    report = response["sources"][IMMICH_ENTRY_ID]
+    assert report["ok"] is False
+    assert "500" in report["error"]  # says why, not just which
+    v3.fail(500, path="/api/albums")
+    with pytest.raises(HomeAssistantError) as failed:
+        await hass.services.async_call(DOMAIN, "refresh", {}, blocking=True)
+    assert report["title"] in failed.value.translation_placeholders["sources"]
+    assert "500" in failed.value.translation_placeholders["sources"]
+
+
 async def test_send_with_immich_asset(
     hass: HomeAssistant, target_entry: Any, server: FakeImmichServer
 ) -> None:

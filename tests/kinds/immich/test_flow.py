@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.notify_bridge.const import DOMAIN
-from custom_components.notify_bridge.net import normalize_url
+from custom_components.notify_bridge.net import CONNECT_REASONS, normalize_url
 from tests.common import kind_entry, start_entry_flow
 from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
@@ -39,7 +43,7 @@ async def test_create_entry(hass: HomeAssistant, server: FakeImmichServer) -> No
         result["flow_id"], _form(f"{server.url}/api/")
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Alice @ 127.0.0.1"
+    assert result["title"] == "Immich: Alice @ 127.0.0.1"
     assert result["data"] == {
         "kind": "immich",
         "url": server.url,
@@ -111,6 +115,9 @@ async def test_entry_unreachable_and_unknown(
         result["flow_id"], _form(url)
     )
     assert result["errors"] == {"base": "immich_cannot_connect"}
+    # Which server, and why: nothing listens on the port any more.
+    assert result["description_placeholders"]["server"] == url
+    assert result["description_placeholders"]["reason"] == CONNECT_REASONS["refused"]
     with patch(
         "custom_components.notify_bridge.sources.immich.client.ImmichClient.async_validate",
         side_effect=RuntimeError("boom"),
@@ -251,7 +258,10 @@ async def test_route_flow(
     result = await _start_route(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-    assert result["description_placeholders"] == {"albums": "2"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["albums"] == "2"
+    # The default template of the default event, rendered against a sample change.
+    assert "2 new items in Summer 2025" in placeholders["preview"]
     albums = result["data_schema"].schema["albums"].config["options"]
     assert [option["label"] for option in albums] == ["Archive (1)", "Holiday (2)"]
 
@@ -372,3 +382,33 @@ async def test_route_flow_coalesces_by_default(
     await hass.async_block_till_done()
     subentry = next(iter(entry.subentries.values()))
     assert subentry.data["coalesce_seconds"] == 60
+
+
+async def test_external_url_is_where_links_point(
+    hass: HomeAssistant, server: FakeImmichServer
+) -> None:
+    """An external URL is checked as an address, stored without credentials or a
+    trailing slash, and becomes the root of album links; it survives a
+    reconfigure that leaves it as suggested."""
+    result = await start_entry_flow(hass, "immich")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**_form(server.url), "external_url": "not a url"}
+    )
+    assert result["errors"] == {"external_url": "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**_form(server.url), "external_url": "https://me:pw@photos.example.com/"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["external_url"] == "https://photos.example.com"
+    await hass.async_block_till_done()
+    entry = result["result"]
+    watcher = entry.runtime_data.coordinator.watcher
+    assert watcher.web_url == "https://photos.example.com"
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id},
+    )
+    key = next(k for k in result["data_schema"].schema if k == "external_url")
+    assert key.description == {"suggested_value": "https://photos.example.com"}

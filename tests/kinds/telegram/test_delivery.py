@@ -7,13 +7,18 @@ from datetime import timedelta
 from functools import partial
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.httpx_client import get_async_client
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -346,13 +351,36 @@ async def test_repair_issue_after_repeated_failures(
     assert len([c for c in server.calls if c.method == "sendMessage"]) == 3
     issue = issues.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
-    assert issue.translation_key == "destination_failing"
+    # Its own words for the error at hand: check the chat id.
+    assert issue.translation_key == "destination_failing_telegram_chat_not_found"
     assert issue.translation_placeholders["destination"] == "Family topic"
+    strings = json.loads(
+        (
+            Path(__file__).parents[3] / "custom_components/notify_bridge/strings.json"
+        ).read_text(encoding="utf-8")
+    )
+    words = strings["issues"][issue.translation_key]["description"]
+    assert "check the chat id" in words
+
+    # The bot's own device has an entity saying so, naming the chat.
+    registry = er.async_get(hass)
+    problem_id = registry.async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{setup_telegram.entry_id}_bot_problem"
+    )
+    assert problem_id is not None
+    bot_device = registry.async_get(problem_id).device_id
+    assert dr.async_get(hass).async_get(bot_device).identifiers == {
+        (DOMAIN, setup_telegram.entry_id)
+    }
+    problem = hass.states.get(problem_id)
+    assert problem.state == "on"
+    assert problem.attributes["failing_chats"] == ["Family topic"]
 
     server.missing_chats.clear()
     response = await send(hass, entity_id=[TOPIC_ENTITY], message="back")
     assert response["status"] == "ok"
     assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(problem_id).state == "off"
     failed = hass.states.get("sensor.family_topic_failed_deliveries")
     assert failed is not None and failed.state == "3"
 
@@ -555,3 +583,29 @@ async def test_group_upgraded_to_supergroup_updates_destination(
         if c.method == "sendMessage"
     ]
     assert chats == [(42, 400), (new_chat, 200), (new_chat, 200)]
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        ("Forbidden: bot was blocked by the user", "telegram_blocked"),
+        ("Bad Request: chat not found", "telegram_chat_not_found"),
+        ("Bad Request: message thread not found", "telegram_topic_not_found"),
+        ("Forbidden: bot was kicked from the supergroup chat", "telegram_not_member"),
+        ("Bad Request: not enough rights to send text messages", "telegram_no_rights"),
+        ("notify.x failed: offline", None),
+    ],
+)
+def test_failure_advice(error: str, advice: str | None) -> None:
+    """Each Telegram refusal has advice with its own translated words."""
+    from custom_components.notify_bridge.targets.telegram.advice import failure_advice
+
+    assert failure_advice(error) == advice
+    if advice is not None:
+        strings = json.loads(
+            (
+                Path(__file__).parents[3]
+                / "custom_components/notify_bridge/strings.json"
+            ).read_text(encoding="utf-8")
+        )
+        assert f"destination_failing_{advice}" in strings["issues"]

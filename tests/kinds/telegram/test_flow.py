@@ -11,10 +11,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.notify_bridge.const import DOMAIN
+from custom_components.notify_bridge.kinds.telegram.config_flow import split_chat_choice
 from custom_components.notify_bridge.kinds.telegram.setup import TelegramRuntime
-from custom_components.notify_bridge.net import UrlPolicy
+from custom_components.notify_bridge.net import (
+    CONNECT_REASONS,
+    UrlPolicy,
+    connect_reason,
+)
 from custom_components.notify_bridge.targets.telegram import (
     OFFICIAL_LIMITS,
     SELF_HOSTED_LIMITS,
@@ -94,8 +100,16 @@ async def test_wrong_token_then_right_one(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "telegram_invalid_auth"}
-    # The token is never sent back to the browser as a suggested value.
-    assert "999:WRONG-token" not in repr(result["data_schema"].schema)
+    # What was typed stays (the token too): nobody has to type it again.
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested == {
+        "bot_token": "999:WRONG-token",
+        "api_base_url": server.api_root,
+    }
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
@@ -141,6 +155,52 @@ async def test_form_errors(
     assert result["errors"] == errors
     for key in errors.values():
         assert key in STRINGS["config"]["error"]
+
+
+async def test_cannot_connect_says_which_server_and_why(
+    hass: HomeAssistant, socket_enabled: None, server: FakeTelegramServer
+) -> None:
+    """ "Could not connect" names the server and the cause: refused on a closed port,
+    a failed TLS handshake when https meets a plain http server."""
+    error = STRINGS["config"]["error"]["telegram_cannot_connect"]
+    assert "{server}" in error and "{reason}" in error
+    cases = [
+        ("http://127.0.0.1:9", "refused"),
+        (server.api_root.replace("http://", "https://"), "tls"),
+    ]
+    for api_root, reason in cases:
+        result = await start_entry_flow(hass, "telegram")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {"bot_token": "123456:TEST-TOKEN", "api_base_url": api_root},
+        )
+        assert result["errors"] == {"base": "telegram_cannot_connect"}
+        placeholders = result["description_placeholders"]
+        assert placeholders["server"] == api_root.rstrip("/")
+        assert placeholders["reason"] == CONNECT_REASONS[reason]
+
+
+def test_connect_reason_reads_the_chain() -> None:
+    """Causes, contexts and aiohttp's os_error are followed; messages are a fallback."""
+    import socket
+    import ssl
+
+    def chained(outer: Exception, inner: BaseException) -> Exception:
+        outer.__cause__ = inner
+        return outer
+
+    assert (
+        connect_reason(chained(RuntimeError("x"), ConnectionRefusedError()))
+        == "refused"
+    )
+    assert (
+        connect_reason(chained(RuntimeError("x"), socket.gaierror(-2, "no"))) == "dns"
+    )
+    assert connect_reason(chained(RuntimeError("x"), ssl.SSLError("bad"))) == "tls"
+    assert connect_reason(chained(RuntimeError("x"), TimeoutError())) == "timeout"
+    assert connect_reason(RuntimeError("httpx.ConnectTimeout: timed out")) == "timeout"
+    assert connect_reason(RuntimeError("Name or service not known")) == "dns"
+    assert connect_reason(RuntimeError("something odd")) == "other"
 
 
 async def test_unexpected_error(
@@ -409,7 +469,7 @@ async def test_destination_with_suggested_chats(
     assert result["step_id"] == "user"
     assert _options(result) == [
         {
-            "value": str(FORUM_CHAT),
+            "value": f"{FORUM_CHAT}/5",
             "label": f"Family (supergroup, {FORUM_CHAT}, topic 5)",
         },
         {"value": "42", "label": "Ann (private, 42)"},
@@ -469,6 +529,57 @@ async def test_destination_with_suggested_chats(
         result["flow_id"], {"chat_id": "@family_channel", "message_thread_id": 1}
     )
     assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize("tg_destinations", [[]])
+async def test_topic_suggestion_keeps_its_topic_and_nothing_is_preselected(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """Picking "Family (supergroup, …, topic 5)" alone posts in topic 5, not in
+    General; the chat field opens empty (a required dropdown would preselect its
+    first suggestion), and submitting it empty says to pick a chat."""
+    server.updates = UPDATES
+    result = await _add_destination(hass, setup_telegram)
+    chat_key = next(k for k in result["data_schema"].schema if k == "chat_id")
+    assert not isinstance(chat_key, vol.Required)
+    assert chat_key.default is vol.UNDEFINED
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["errors"] == {"chat_id": "no_chat"}
+    assert "no_chat" in STRINGS["config_subentries"]["chat"]["error"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"chat_id": f"{FORUM_CHAT}/5"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["chat_id"] == str(FORUM_CHAT)
+    assert result["data"]["message_thread_id"] == 5
+    assert result["title"] == "Family #5"
+    await hass.async_block_till_done()
+    (subentry,) = setup_telegram.subentries.values()
+    assert subentry.unique_id == f"{FORUM_CHAT}/5"
+
+
+@pytest.mark.parametrize("tg_destinations", [[]])
+async def test_topic_id_field_has_its_own_message(
+    hass: HomeAssistant, server: FakeTelegramServer, setup_telegram: MockConfigEntry
+) -> None:
+    """0 or a negative topic is our translated error, not "Value 0.0 is too small"."""
+    result = await _add_destination(hass, setup_telegram)
+    for topic in (0, -3, 2.5):
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"chat_id": "42", "message_thread_id": topic}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"message_thread_id": "invalid_thread_id"}
+
+
+def test_split_chat_choice() -> None:
+    """A suggestion's value carries its topic; typed ids and @names pass as typed."""
+    assert split_chat_choice("-100123/7") == ("-100123", 7)
+    assert split_chat_choice(" 42 ") == ("42", None)
+    assert split_chat_choice("@family") == ("@family", None)
+    assert split_chat_choice("-100123/0") == ("-100123/0", None)
+    assert split_chat_choice("/7") == ("/7", None)
+    assert split_chat_choice(None) == ("", None)
 
 
 @pytest.mark.parametrize("tg_destinations", [[]])
@@ -535,7 +646,7 @@ async def test_destination_flow_with_entry_not_loaded(
     """Suggestions work with a temporary bot when the entry is not loaded."""
     server.updates = UPDATES
     result = await _add_destination(hass, tg_entry)
-    assert [o["value"] for o in _options(result)] == [str(FORUM_CHAT), "42"]
+    assert [o["value"] for o in _options(result)] == [f"{FORUM_CHAT}/5", "42"]
     # A failing getUpdates only means no suggestions.
     server.fail_next("Internal Server Error", status=500, method="getUpdates")
     result = await _add_destination(hass, tg_entry)

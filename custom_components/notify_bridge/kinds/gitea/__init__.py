@@ -9,6 +9,7 @@ from ..shared.entities import source_entities
 from ..shared.webhook_source import webhook_store_key
 from .config_flow import GiteaEntryFlow, RepositoryRouteFlow
 from .fields import EVENT_TYPES
+from .preview import ROUTE_PREVIEW
 from .setup import async_setup_gitea
 
 KIND = Kind(
@@ -28,4 +29,5 @@ KIND = Kind(
     ),
     store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
     poller=lambda entry: entry.runtime_data.poller,
+    route_preview=ROUTE_PREVIEW,
 )

@@ -57,6 +57,7 @@ from .fields import (
     MAX_SCAN_MINUTES,
     TITLE,
 )
+from .preview import ROUTE_PREVIEW
 
 
 def _entry_schema(*, with_name: bool) -> vol.Schema:
@@ -188,6 +189,8 @@ class GiteaEntryFlow(WebhookEntryFlow):
 
 class RepositoryRouteFlow(WebhookRouteFlow):
     """Which repositories, events and branches; destinations; templates."""
+
+    route_preview = ROUTE_PREVIEW
 
     def _filters(self, defaults: Mapping[str, Any]) -> dict[Any, Any]:
         return {

@@ -70,6 +70,7 @@ class GiteaPoller(DataUpdateCoordinator[None]):
         self.runtime = runtime
         self.state = state
         self.repositories = _watched_repositories(entry)
+        self.last_found = 0
         self.client = GiteaClient(
             async_get_clientsession(hass), entry.data[CONF_URL], entry.data[CONF_TOKEN]
         )
@@ -94,11 +95,14 @@ class GiteaPoller(DataUpdateCoordinator[None]):
                 translation_key="gitea_poll_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
+        # New events the poll found (the refresh action reports it).
+        self.last_found = 0
         for event in events:
             key = event_key(event)
             # The first poll only sets the baseline: what it finds is remembered,
             # not notified (old history is not news).
             if key is not None and self.state.reported.claim(key) and since:
+                self.last_found += 1
                 self.hub.async_submit_event(
                     self.config_entry,
                     self.runtime,

@@ -7,6 +7,7 @@ from ...runtime import EntrySteps, Kind
 from ..shared.entities import source_entities
 from ..shared.flows import rename_step
 from .config_flow import EventRouteFlow, HaEventsEntryFlow
+from .preview import ROUTE_PREVIEW
 from .setup import async_setup_ha_events
 
 KIND = Kind(
@@ -21,4 +22,5 @@ KIND = Kind(
     subentry_type=SUBENTRY_HA_EVENTS_ROUTE,
     subentry_flow=EventRouteFlow,
     entities=source_entities(route_model="Event route"),
+    route_preview=ROUTE_PREVIEW,
 )

@@ -34,6 +34,7 @@ from ..shared.flows import (
     validate_schedule,
 )
 from .listener import OWN_EVENTS
+from .preview import ROUTE_PREVIEW
 
 TITLE = "Home Assistant events"
 DEFAULT_ROUTE_TEMPLATE = "{{ data.message | default(event.type) }}"
@@ -53,6 +54,8 @@ class HaEventsEntryFlow(ConfigFlow):
 
 class EventRouteFlow(SubentryFormFlow):
     """Which bus event, which destinations, which template."""
+
+    route_preview = ROUTE_PREVIEW
 
     def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
         return vol.Schema(

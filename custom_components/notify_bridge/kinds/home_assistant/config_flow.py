@@ -39,7 +39,8 @@ from ..shared.flows import (
     validate_quiet_hours,
 )
 
-TITLE = "Home Assistant"
+# Says what the entry is next to the "Home Assistant events" source.
+TITLE = "Home Assistant notifications"
 
 
 class HomeAssistantEntryFlow(ConfigFlow):

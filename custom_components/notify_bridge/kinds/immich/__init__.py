@@ -12,6 +12,7 @@ from .actions import ATTR_IMMICH_ASSET_ID, async_fetch_asset, validate_asset_id
 from .config_flow import ImmichEntryFlow
 from .coordinator import store_key
 from .entities import ROUTE_MODEL, route_entities
+from .preview import ROUTE_PREVIEW
 from .repairs import AlbumDeletedRepairFlow
 from .route_flow import AlbumRouteFlow
 from .scheduled import async_digest_media
@@ -47,4 +48,5 @@ KIND = Kind(
     },
     poller=lambda entry: entry.runtime_data.coordinator,
     digest_media=async_digest_media,
+    route_preview=ROUTE_PREVIEW,
 )

@@ -11,6 +11,9 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ...sources.immich.client import ImmichClient
 
+# Where album and asset links point when HA polls an internal address (entry data).
+CONF_EXTERNAL_URL = "external_url"
+
 
 def make_client(hass: HomeAssistant, data: Mapping[str, Any]) -> ImmichClient:
     """Return a client of the server and key in entry data (or form input)."""

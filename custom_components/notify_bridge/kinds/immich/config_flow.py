@@ -20,7 +20,9 @@ from yarl import URL
 
 from ...const import CONF_KIND, EntryKind
 from ...net import (
+    CONNECT_REASONS,
     async_service_url_errors,
+    connect_reason,
     keep_url_credentials,
     normalize_url,
     url_without_credentials,
@@ -33,7 +35,7 @@ from ...sources.immich.client import (
     ServerVersion,
 )
 from ..shared.flows import async_update_and_finish
-from .client_factory import make_client
+from .client_factory import CONF_EXTERNAL_URL, make_client
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,14 +52,22 @@ def entry_unique_id(url: str, user: ImmichUser) -> str:
 
 
 async def async_validate_server(
-    hass: HomeAssistant, data: Mapping[str, Any]
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    placeholders: dict[str, str] | None = None,
 ) -> tuple[tuple[ServerVersion, ImmichUser] | None, dict[str, str]]:
-    """Ping, ask the version and the key's user; return what failed as form errors."""
+    """Ping, ask the version and the key's user; return what failed as form errors
+    (a connection failure fills `placeholders` with the server and why)."""
     try:
         return await make_client(hass, data).async_validate(), {}
     except ImmichAuthError:
         return None, {"base": "immich_invalid_auth"}
-    except ImmichConnectionError:
+    except ImmichConnectionError as err:
+        if placeholders is not None:
+            placeholders.update(
+                server=url_without_credentials(str(data.get(CONF_URL, ""))),
+                reason=CONNECT_REASONS[connect_reason(err)],
+            )
         return None, {"base": "immich_cannot_connect"}
     except ImmichError:
         return None, {"base": "not_immich"}
@@ -78,12 +88,39 @@ def _entry_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             vol.Required(
                 CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)
             ): BooleanSelector(),
+            # Suggested, not a default: clearing the field removes it.
+            vol.Optional(
+                CONF_EXTERNAL_URL,
+                description={"suggested_value": defaults.get(CONF_EXTERNAL_URL)},
+            ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
         }
     )
 
 
+def external_url(value: Any) -> tuple[str | None, dict[str, str]]:
+    """Return the address album links use (None: the polled one), or an error.
+
+    Only written into links, never fetched, so it needs no address check; it
+    never carries credentials (links go to chats)."""
+    if not value:
+        return None, {}
+    normalized = normalize_url(str(value))
+    if normalized is None:
+        return None, {CONF_EXTERNAL_URL: "invalid_url"}
+    return url_without_credentials(normalized).rstrip("/"), {}
+
+
 class ImmichEntryFlow(ConfigFlow):
     """Config flow steps of the Immich source."""
+
+    @property
+    def _immich_connect_failure(self) -> dict[str, str]:
+        """Server and reason of the last connection failure, for the form's error
+        (the mixin has no __init__ of its own: made on first use)."""
+        state: dict[str, str] = self.__dict__.setdefault(
+            "_immich_connect_failure_state", {"server": "", "reason": ""}
+        )
+        return state
 
     async def _async_check(
         self, user_input: dict[str, Any]
@@ -93,8 +130,16 @@ class ImmichEntryFlow(ConfigFlow):
             return None, None, {CONF_URL: "invalid_url"}
         if errors := await async_service_url_errors(CONF_URL, url):
             return None, None, errors
+        link_url, errors = external_url(user_input.get(CONF_EXTERNAL_URL))
+        if errors:
+            return None, None, errors
         data = {**user_input, CONF_URL: url}
-        result, errors = await async_validate_server(self.hass, data)
+        data.pop(CONF_EXTERNAL_URL, None)
+        if link_url:
+            data[CONF_EXTERNAL_URL] = link_url
+        result, errors = await async_validate_server(
+            self.hass, data, self._immich_connect_failure
+        )
         if result is None:
             return None, None, errors
         return data, result[1], {}
@@ -111,13 +156,15 @@ class ImmichEntryFlow(ConfigFlow):
                 self._abort_if_unique_id_configured(error=ALREADY_CONFIGURED)
                 host = URL(data[CONF_URL]).host
                 return self.async_create_entry(
-                    title=f"{user.name or user.email} @ {host}",
+                    # The kind first: "Alice @ nas" alone does not say it is Immich.
+                    title=f"Immich: {user.name or user.email} @ {host}",
                     data={CONF_KIND: EntryKind.IMMICH, **data, CONF_USER_ID: user.id},
                 )
         return self.async_show_form(
             step_id="immich",
             data_schema=_entry_schema(user_input or {}),
             errors=errors,
+            description_placeholders=self._immich_connect_failure,
         )
 
     async def immich_reauth_confirm(
@@ -128,7 +175,9 @@ class ImmichEntryFlow(ConfigFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY]}
-            result, errors = await async_validate_server(self.hass, data)
+            result, errors = await async_validate_server(
+                self.hass, data, self._immich_connect_failure
+            )
             if result is not None:
                 if result[1].id != entry.data[CONF_USER_ID]:
                     return self.async_abort(reason="immich_wrong_account")
@@ -145,7 +194,8 @@ class ImmichEntryFlow(ConfigFlow):
                 }
             ),
             description_placeholders={
-                CONF_URL: url_without_credentials(entry.data[CONF_URL])
+                **self._immich_connect_failure,
+                CONF_URL: url_without_credentials(entry.data[CONF_URL]),
             },
             errors=errors,
         )
@@ -181,4 +231,5 @@ class ImmichEntryFlow(ConfigFlow):
                 _entry_schema(defaults), {CONF_API_KEY: defaults.get(CONF_API_KEY)}
             ),
             errors=errors,
+            description_placeholders=self._immich_connect_failure,
         )

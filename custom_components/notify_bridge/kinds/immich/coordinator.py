@@ -143,6 +143,8 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
         self._held: list[WatchEvent] = []
         # Deliveries of consecutive polls go out in poll order.
         self._delivery_lock = asyncio.Lock()
+        # Album changes the last poll found (the refresh action reports it).
+        self.last_found = 0
         if not hass.is_running:
             entry.async_on_unload(async_at_started(hass, self._async_started))
 
@@ -171,6 +173,7 @@ class ImmichCoordinator(DataUpdateCoordinator[WatcherState]):
                 translation_placeholders={"error": str(err)},
             ) from err
         self._record_success()
+        self.last_found = len(result.events)
         if result.state_changed:
             self._save_pending = True
             self._store.async_delay_save(self._state_to_save, SAVE_DELAY)

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import (
-    ConfigEntryState,
-    ConfigSubentryFlow,
-    SubentryFlowResult,
-)
+from homeassistant.config_entries import ConfigEntryState, SubentryFlowResult
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -60,7 +56,9 @@ from ..shared.flows import (
     schedule_form_values,
     validate_schedule,
 )
+from ..shared.preview import CONF_PREVIEW_ONLY, RoutePreviewFlow, with_preview_field
 from .client_factory import make_client
+from .preview import ROUTE_PREVIEW
 from .setup import ImmichRuntime
 
 
@@ -214,8 +212,10 @@ def validate_route(user_input: dict[str, Any]) -> dict[str, str]:
     return validate_schedule(user_input) or validate_memories(user_input)
 
 
-class AlbumRouteFlow(ConfigSubentryFlow):
+class AlbumRouteFlow(RoutePreviewFlow):
     """Which albums, which changes, which filters and media, where to, how to say it."""
+
+    route_preview = ROUTE_PREVIEW
 
     _albums: tuple[AlbumSummary, ...] | None = None
 
@@ -247,11 +247,12 @@ class AlbumRouteFlow(ConfigSubentryFlow):
             return self.async_abort(reason=reason)
         errors: dict[str, str] = {}
         if user_input is not None:
+            preview_only = bool(user_input.pop(CONF_PREVIEW_ONLY, False))
             errors = validate_route(user_input)
-            if not errors:
+            if not errors and not preview_only:
                 name = user_input.pop(CONF_NAME)
                 return self.async_create_entry(title=name, data=user_input)
-        return self._form("user", user_input or {}, [], errors)
+        return await self._async_form("user", user_input or {}, [], errors)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -262,8 +263,9 @@ class AlbumRouteFlow(ConfigSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
         if user_input is not None:
+            preview_only = bool(user_input.pop(CONF_PREVIEW_ONLY, False))
             errors = validate_route(user_input)
-            if not errors:
+            if not errors and not preview_only:
                 name = user_input.pop(CONF_NAME)
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, title=name, data=user_input
@@ -277,26 +279,30 @@ class AlbumRouteFlow(ConfigSubentryFlow):
                 for kind in parse_asset_types(subentry.data.get(CONF_ASSET_TYPES))
             ],
         }
-        return self._form(
+        return await self._async_form(
             "reconfigure",
             current,
             list(subentry.data.get(CONF_ALBUMS, ())),
             errors,
         )
 
-    def _form(
+    async def _async_form(
         self,
         step_id: str,
         values: Mapping[str, Any],
         configured: list[str],
         errors: dict[str, str],
     ) -> SubentryFlowResult:
-        options = album_options(self._albums or (), configured)
+        schema = route_schema(album_options(self._albums or (), configured))
+        preview = await self.async_preview_placeholders(schema, values, errors)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                route_schema(options), values
+                with_preview_field(schema), values
             ),
             errors=errors,
-            description_placeholders={"albums": str(len(self._albums or ()))},
+            description_placeholders={
+                "albums": str(len(self._albums or ())),
+                **preview,
+            },
         )

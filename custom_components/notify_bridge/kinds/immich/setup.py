@@ -22,7 +22,7 @@ from ...const import (
 from ...runtime import BridgeHub, SourceRuntime
 from ...sources.immich.diff import AlbumWatcher
 from ...sources.immich.routes import RouteConfig, watched_albums
-from .client_factory import make_client
+from .client_factory import CONF_EXTERNAL_URL, make_client
 from .coordinator import STORE_VERSION, ImmichCoordinator, parse_state, store_key
 from .scheduled import MemoryTimers
 
@@ -85,6 +85,8 @@ async def async_setup_immich(
     store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, store_key(entry.entry_id))
     watcher = AlbumWatcher(
         client,
+        # Links in notifications use the external address when one is set.
+        web_url=entry.data.get(CONF_EXTERNAL_URL) or None,
         album_ids=watched_albums(routes),
         state=parse_state(await store.async_load(), entry.title),
         # Home Assistant's clock (processing time-outs follow it, frozen in tests).

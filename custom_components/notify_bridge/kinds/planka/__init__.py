@@ -7,6 +7,7 @@ from ...runtime import EntrySteps, Kind
 from ..shared.entities import source_entities
 from ..shared.webhook_source import webhook_store_key
 from .config_flow import EVENT_TYPES, BoardRouteFlow, PlankaEntryFlow
+from .preview import ROUTE_PREVIEW
 from .setup import async_setup_planka
 
 KIND = Kind(
@@ -22,4 +23,5 @@ KIND = Kind(
     subentry_flow=BoardRouteFlow,
     entities=source_entities(route_model="Board route", event_types=EVENT_TYPES),
     store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
+    route_preview=ROUTE_PREVIEW,
 )

@@ -33,10 +33,10 @@ from ..shared.webhook_source import (
     optional_url,
     url_selector,
 )
+from .fields import CONF_ACCESS_TOKEN, CONF_BOARDS
+from .preview import ROUTE_PREVIEW
 
 TITLE: Final = "Planka"
-CONF_ACCESS_TOKEN: Final = "access_token"  # noqa: S105 - a field name
-CONF_BOARDS: Final = "boards"
 
 EVENT_TYPES: Final = (
     planka.CARD_CREATED,
@@ -116,6 +116,8 @@ class PlankaEntryFlow(WebhookEntryFlow):
 
 class BoardRouteFlow(WebhookRouteFlow):
     """Which boards and events; destinations; templates."""
+
+    route_preview = ROUTE_PREVIEW
 
     def _filters(self, defaults: Mapping[str, Any]) -> dict[Any, Any]:
         return {

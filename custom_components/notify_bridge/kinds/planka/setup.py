@@ -21,7 +21,7 @@ from ..shared.webhook_source import (
     route_variants,
     value_variants,
 )
-from .config_flow import CONF_ACCESS_TOKEN, CONF_BOARDS
+from .fields import CONF_ACCESS_TOKEN, CONF_BOARDS
 
 
 def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:

@@ -22,8 +22,8 @@ from homeassistant.components.button import ButtonEntity
 from homeassistant.components.event import EventEntity
 from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
@@ -129,7 +129,7 @@ class DestinationEntity(Entity):
 
     async def async_send_text(
         self, message: str, title: str | None, *, respect_quiet_hours: bool = True
-    ) -> None:
+    ) -> DispatchSummary:
         """Deliver text to this destination; a failure is an error the caller sees
         (held by quiet hours or kept in the outbox for a retry is not a failure)."""
         summary = await self.hub.pipeline.async_send(
@@ -141,6 +141,7 @@ class DestinationEntity(Entity):
             respect_quiet_hours=respect_quiet_hours,
         )
         raise_if_lost(summary)
+        return summary
 
 
 class DestinationNotifyEntity(DestinationEntity, NotifyEntity):
@@ -161,6 +162,19 @@ class DestinationSensorDescription(SensorEntityDescription):
     """A destination sensor and how it reads its value."""
 
     value_fn: Callable[[BridgeHub, DestinationRuntime], int | datetime | None]
+    # Puts a value saved before a reload or restart back into the runtime (None: the
+    # value lives elsewhere, e.g. the backlog in the persisted outbox).
+    restore_fn: Callable[[DestinationRuntime, Any], None] | None = None
+
+
+def _restore_failed(runtime: DestinationRuntime, value: Any) -> None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        runtime.failed_deliveries = max(runtime.failed_deliveries, int(value))
+
+
+def _restore_last_delivery(runtime: DestinationRuntime, value: Any) -> None:
+    if isinstance(value, datetime) and runtime.last_delivery is None:
+        runtime.last_delivery = value
 
 
 DESTINATION_SENSORS = (
@@ -173,12 +187,14 @@ DESTINATION_SENSORS = (
         # diagnostics already say when deliveries fail (entity-disabled-by-default).
         entity_registry_enabled_default=False,
         value_fn=lambda hub, runtime: runtime.failed_deliveries,
+        restore_fn=_restore_failed,
     ),
     DestinationSensorDescription(
         key="last_delivery",
         translation_key="last_delivery",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda hub, runtime: runtime.last_delivery,
+        restore_fn=_restore_last_delivery,
     ),
     DestinationSensorDescription(
         key="backlog",
@@ -191,8 +207,9 @@ DESTINATION_SENSORS = (
 )
 
 
-class DestinationSensor(DestinationEntity, SensorEntity):
-    """A delivery statistic of one destination."""
+class DestinationSensor(DestinationEntity, RestoreSensor):
+    """A delivery statistic of one destination; counters and the last delivery
+    survive reloads (every subentry edit reloads) and restarts."""
 
     entity_description: DestinationSensorDescription
 
@@ -205,6 +222,13 @@ class DestinationSensor(DestinationEntity, SensorEntity):
         """Describe the sensor."""
         super().__init__(runtime, description.key, device)
         self.entity_description = description
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the value saved when the entity last went away."""
+        await super().async_added_to_hass()
+        restore = self.entity_description.restore_fn
+        if restore is not None and (last := await self.async_get_last_sensor_data()):
+            restore(self.runtime, last.native_value)
 
     @property
     def native_value(self) -> int | datetime | None:
@@ -221,9 +245,21 @@ class SendTestButton(DestinationEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Send the test message; a failure is shown to whoever pressed."""
         # A test pressed at night must arrive now, not in the morning digest.
-        await self.async_send_text(
+        summary = await self.async_send_text(
             TEST_MESSAGE, "Notify Bridge", respect_quiet_hours=False
         )
+        tried = [r for r in summary.results if not r.success and r.attempts]
+        if tried and not summary.delivered:
+            # Kept in the outbox for a retry, but whoever pressed wants to know now
+            # (a translated error: the UI shows it, the log has no traceback).
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="send_test_failed",
+                translation_placeholders={
+                    "destination": self.runtime.destination.name,
+                    "error": "; ".join(e for r in tried for e in r.errors),
+                },
+            )
 
 
 type DestinationBuild = Callable[[DestinationRuntime, DeviceInfo], Iterable[Entity]]
@@ -325,8 +361,11 @@ class SourceEventEntity(SourceEntity, EventEntity):
         # automation can pick it from the entity's event types from then on.
         if event.event_type not in self._attr_event_types:
             self._attr_event_types = sorted([*self._attr_event_types, event.event_type])
-        self._trigger_event(event.event_type, _event_attributes(event))
+        self._trigger_event(event.event_type, self._attributes(event))
         self.async_write_ha_state()
+
+    def _attributes(self, event: BridgeEvent) -> dict[str, Any]:
+        return _event_attributes(event)
 
 
 class RouteEventEntity(SourceEventEntity):
@@ -348,6 +387,15 @@ class RouteEventEntity(SourceEventEntity):
         self._attr_device_info = device
         self._attr_event_types = sorted(route.event_types or event_types)
         self._signal = SIGNAL_ROUTE_EVENT.format(route.route_id)
+        self._route_id = route.route_id
+
+    def _attributes(self, event: BridgeEvent) -> dict[str, Any]:
+        """Add which destinations the event could not reach: they were deleted, and
+        the event is kept here for the user to see (Repairs names the fix)."""
+        attributes = super()._attributes(event)
+        if lost := self.hass.data[DATA_HUB].lost_destinations(self._route_id):
+            attributes["lost_destinations"] = list(lost)
+        return attributes
 
 
 def digest_button_key(route_id: str) -> str:

@@ -9,7 +9,6 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    ConfigSubentryFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_NAME
@@ -56,6 +55,11 @@ from ...pipeline.schedule import (
     MIN_INTERVAL_HOURS,
     Schedule,
     ScheduleKind,
+)
+from .preview import (
+    CONF_PREVIEW_ONLY,
+    RoutePreviewFlow,
+    with_preview_field,
 )
 
 # The collapsed form section of a route's schedule, and its fields (the stored form
@@ -342,8 +346,12 @@ async def rename_step(
     )
 
 
-class SubentryFormFlow(ConfigSubentryFlow):
-    """A subentry edited with one form: validated, checked for duplicates, saved."""
+class SubentryFormFlow(RoutePreviewFlow):
+    """A subentry edited with one form: validated, checked for duplicates, saved.
+
+    A route flow (one with `route_preview`) also shows its templates rendered
+    against a sample event, and "Preview only" shows them without saving.
+    """
 
     def _schema(self, defaults: Mapping[str, Any]) -> vol.Schema:
         raise NotImplementedError
@@ -354,28 +362,32 @@ class SubentryFormFlow(ConfigSubentryFlow):
     def _unique_id(self, user_input: dict[str, Any]) -> str | None:
         return None
 
+    def _checked(
+        self, user_input: dict[str, Any], own_id: str | None
+    ) -> tuple[dict[str, str], bool]:
+        """Return (errors, whether to save): a preview-only submit saves nothing."""
+        preview_only = bool(user_input.pop(CONF_PREVIEW_ONLY, False))
+        errors = self._validate(user_input)
+        if not errors and self._unique_id_taken(self._unique_id(user_input), own_id):
+            errors = {"base": "already_configured"}
+        return errors, not errors and not preview_only
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Create the subentry."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = self._validate(user_input)
-            unique_id = self._unique_id(user_input)
-            if not errors and self._unique_id_taken(unique_id, None):
+            errors, save = self._checked(user_input, None)
+            if errors.get("base") == "already_configured":
                 return self.async_abort(reason="already_configured")
-            if not errors:
+            if save:
+                unique_id = self._unique_id(user_input)
                 name = user_input.pop(CONF_NAME)
                 return self.async_create_entry(
                     title=name, data=user_input, unique_id=unique_id
                 )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                self._schema({}), user_input or {}
-            ),
-            errors=errors,
-        )
+        return await self._async_show("user", {}, user_input or {}, errors)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -384,11 +396,11 @@ class SubentryFormFlow(ConfigSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = self._validate(user_input)
-            unique_id = self._unique_id(user_input)
-            if not errors and self._unique_id_taken(unique_id, subentry.subentry_id):
+            errors, save = self._checked(user_input, subentry.subentry_id)
+            if errors.get("base") == "already_configured":
                 return self.async_abort(reason="already_configured")
-            if not errors:
+            if save:
+                unique_id = self._unique_id(user_input)
                 name = user_input.pop(CONF_NAME)
                 return self.async_update_and_abort(
                     self._get_entry(),
@@ -402,12 +414,25 @@ class SubentryFormFlow(ConfigSubentryFlow):
             **subentry.data,
             **schedule_form_values(subentry.data),
         }
+        return await self._async_show("reconfigure", current, current, errors)
+
+    async def _async_show(
+        self,
+        step_id: str,
+        defaults: Mapping[str, Any],
+        values: Mapping[str, Any],
+        errors: dict[str, str],
+    ) -> SubentryFlowResult:
+        schema = self._schema(defaults)
+        placeholders: dict[str, str] | None = None
+        if self.route_preview is not None:
+            placeholders = await self.async_preview_placeholders(schema, values, errors)
+            schema = with_preview_field(schema)
         return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(
-                self._schema(current), current
-            ),
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, values),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     def _unique_id_taken(self, unique_id: str | None, own_id: str | None) -> bool:

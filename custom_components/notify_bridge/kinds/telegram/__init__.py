@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...const import SUBENTRY_TELEGRAM_CHAT, EntryKind
 from ...pipeline.models import OutputFormat
 from ...runtime import EntrySteps, Kind
+from ...targets.telegram.advice import failure_advice
 from ...targets.telegram.setup import CONF_BOT_ID
 from .actions import async_message_action
 from .config_flow import TelegramChatFlow, TelegramEntryFlow
@@ -38,4 +39,5 @@ KIND = Kind(
     },
     options_flow=TelegramOptionsFlow,
     message_action=async_message_action,
+    failure_advice=failure_advice,
 )

@@ -32,7 +32,12 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from ...const import CONF_KIND, EntryKind
-from ...net import async_service_url_errors
+from ...net import (
+    CONNECT_REASONS,
+    async_service_url_errors,
+    url_without_credentials,
+)
+from ...targets.telegram.bot import OFFICIAL_API
 from ...targets.telegram.sender import RecentChat, WebhookActiveError
 from ...targets.telegram.setup import (
     CONF_ALLOWED_MEDIA_HOSTS,
@@ -73,9 +78,15 @@ _LOGGER = logging.getLogger(__name__)
 
 
 async def async_validate_token(
-    hass: HomeAssistant, data: Mapping[str, Any]
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    placeholders: dict[str, str] | None = None,
 ) -> tuple[BotIdentity | None, dict[str, str]]:
-    """Check a token with getMe before anything is stored; return form errors."""
+    """Check a token with getMe before anything is stored; return form errors.
+
+    A connection failure fills `placeholders` with the server and why, which the
+    form's error names.
+    """
     if not valid_token(data[CONF_BOT_TOKEN]):
         return None, {CONF_BOT_TOKEN: "invalid_token_format"}
     bot = make_bot(hass, data, for_flow=True)
@@ -85,12 +96,20 @@ async def async_validate_token(
         return None, {"base": "telegram_invalid_auth"}
     except CannotConnectError as err:
         _LOGGER.debug("Bot API server not reachable: %s", err)
+        if placeholders is not None:
+            placeholders.update(connect_placeholders(data, err.reason))
         return None, {"base": "telegram_cannot_connect"}
     except Exception:
         _LOGGER.exception("Unexpected error checking the Telegram bot token")
         return None, {"base": "unknown"}
     finally:
         await bot.async_close()
+
+
+def connect_placeholders(data: Mapping[str, Any], reason: str) -> dict[str, str]:
+    """Return which server could not be reached and why, for the form's error."""
+    server = url_without_credentials(data.get(CONF_API_BASE_URL) or OFFICIAL_API)
+    return {"server": server, "reason": CONNECT_REASONS.get(reason, reason)}
 
 
 def _token_field(*, required: bool = True) -> dict[vol.Marker, Any]:
@@ -126,6 +145,18 @@ def _entry_schema(*, token_required: bool = True) -> vol.Schema:
 class TelegramEntryFlow(ConfigFlow):
     """Config flow steps of the Telegram target: one entry per bot."""
 
+    @property
+    def _telegram_connect_failure(self) -> dict[str, str]:
+        """Server and reason of the last connection failure, for the form's error
+        (the mixin has no __init__ of its own: made on first use)."""
+        state: dict[str, str] = self.__dict__.setdefault(
+            "_telegram_connect_failure_state", {"server": OFFICIAL_API, "reason": ""}
+        )
+        return state
+
+    def _placeholders(self, **extra: str) -> dict[str, str]:
+        return {**self._telegram_connect_failure, **extra}
+
     async def _async_check_entry_input(
         self, user_input: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, BotIdentity | None, dict[str, str]]:
@@ -152,7 +183,9 @@ class TelegramEntryFlow(ConfigFlow):
             data[CONF_API_BASE_URL] = api_base_url
             if upload_mb := user_input.get(CONF_MAX_UPLOAD_MB):
                 data[CONF_MAX_UPLOAD_MB] = int(upload_mb)
-        identity, errors = await async_validate_token(self.hass, data)
+        identity, errors = await async_validate_token(
+            self.hass, data, self._telegram_connect_failure
+        )
         if identity is None:
             return None, None, errors
         data[CONF_BOT_ID] = identity.bot_id
@@ -176,10 +209,13 @@ class TelegramEntryFlow(ConfigFlow):
                 )
         return self.async_show_form(
             step_id="telegram",
+            # What the user typed stays after an error, the token too: it came
+            # from this browser, and retyping it is what made people give up.
             data_schema=self.add_suggested_values_to_schema(
-                _entry_schema(), _without_token(user_input)
+                _entry_schema(), user_input or {}
             ),
             errors=errors,
+            description_placeholders=self._placeholders(),
         )
 
     async def telegram_reauth_confirm(
@@ -191,7 +227,9 @@ class TelegramEntryFlow(ConfigFlow):
         if user_input is not None:
             token = str(user_input[CONF_BOT_TOKEN]).strip()
             identity, errors = await async_validate_token(
-                self.hass, {**entry.data, CONF_BOT_TOKEN: token}
+                self.hass,
+                {**entry.data, CONF_BOT_TOKEN: token},
+                self._telegram_connect_failure,
             )
             if identity is not None:
                 await self.async_set_unique_id(str(identity.bot_id))
@@ -207,7 +245,7 @@ class TelegramEntryFlow(ConfigFlow):
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema(_token_field()),
-            description_placeholders={"bot": entry.title},
+            description_placeholders=self._placeholders(bot=entry.title),
             errors=errors,
         )
 
@@ -233,13 +271,15 @@ class TelegramEntryFlow(ConfigFlow):
                     data={CONF_KIND: EntryKind.TELEGRAM.value, **data},
                     options=dict(NEW_ENTRY_OPTIONS),
                 )
-        current = user_input or dict(entry.data)
+        # The stored token is never sent back to the browser; a newly typed one
+        # stays after an error.
+        current = user_input or _without_token(entry.data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _entry_schema(token_required=False), _without_token(current)
+                _entry_schema(token_required=False), current
             ),
-            description_placeholders={"bot": entry.title},
+            description_placeholders=self._placeholders(bot=entry.title),
             errors=errors,
         )
 
@@ -317,20 +357,25 @@ class TelegramChatFlow(ConfigSubentryFlow):
 
     def _schema(self) -> vol.Schema:
         options = [
-            SelectOptionDict(value=str(chat.chat_id), label=_chat_label(chat))
+            SelectOptionDict(value=chat_choice(chat), label=_chat_label(chat))
             for chat in self._chats or ()
         ]
         return vol.Schema(
             {
-                vol.Required(CONF_CHAT_ID): SelectSelector(
+                # Optional for the form only: a required dropdown opens with its
+                # first suggestion chosen, and one Enter would add a chat nobody
+                # picked. `_validate` still requires a chat.
+                vol.Optional(CONF_CHAT_ID): SelectSelector(
                     SelectSelectorConfig(
                         options=options,
                         custom_value=True,
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
+                # No `min`: the selector's own check says "Value 0.0 is too
+                # small"; `parse_thread_id` gives the field its own message.
                 vol.Optional(CONF_MESSAGE_THREAD_ID): NumberSelector(
-                    NumberSelectorConfig(min=1, step=1, mode=NumberSelectorMode.BOX)
+                    NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
                 ),
                 vol.Optional(CONF_NAME): TextSelector(),
                 vol.Optional(
@@ -349,11 +394,13 @@ class TelegramChatFlow(ConfigSubentryFlow):
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Return the subentry data (name included) and the form errors."""
         errors = validate_quiet_hours(user_input)
-        chat_id = parse_chat_id(user_input.get(CONF_CHAT_ID))
+        chosen, topic = split_chat_choice(user_input.get(CONF_CHAT_ID))
+        chat_id = parse_chat_id(chosen)
         if chat_id is None:
-            errors[CONF_CHAT_ID] = "invalid_chat_id"
+            errors[CONF_CHAT_ID] = "no_chat" if not chosen else "invalid_chat_id"
         try:
-            thread_id = parse_thread_id(user_input.get(CONF_MESSAGE_THREAD_ID))
+            # A topic suggestion names its topic: picking it posts there.
+            thread_id = topic or parse_thread_id(user_input.get(CONF_MESSAGE_THREAD_ID))
         except TypeError, ValueError:
             thread_id = None
             errors[CONF_MESSAGE_THREAD_ID] = "invalid_thread_id"
@@ -415,6 +462,27 @@ class TelegramChatFlow(ConfigSubentryFlow):
         finally:
             if not loaded:
                 await bot.async_close()
+
+
+# Between a chat id and a topic id in the value of a topic suggestion: neither a
+# chat id nor an @username can hold it.
+TOPIC_SEPARATOR = "/"
+
+
+def chat_choice(chat: RecentChat) -> str:
+    """Return the chat field value of a suggestion; a topic's carries its topic."""
+    if chat.message_thread_id is None:
+        return str(chat.chat_id)
+    return f"{chat.chat_id}{TOPIC_SEPARATOR}{chat.message_thread_id}"
+
+
+def split_chat_choice(value: Any) -> tuple[str, int | None]:
+    """Return (chat as typed or chosen, topic id of a topic suggestion or None)."""
+    text = str(value if value is not None else "").strip()
+    chat, separator, topic = text.rpartition(TOPIC_SEPARATOR)
+    if separator and chat and topic.isdecimal() and int(topic) >= 1:
+        return chat.strip(), int(topic)
+    return text, None
 
 
 def _chat_label(chat: RecentChat) -> str:

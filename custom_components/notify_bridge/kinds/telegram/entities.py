@@ -14,6 +14,7 @@ from ...const import SIGNAL_DESTINATION_INBOUND
 from ...runtime import EntityFactory
 from ...targets.telegram.inbound import InboundEvent, InboundKind
 from ..shared.entities import DestinationEntity, subentry_device, target_entities
+from .bot_entities import bot_entities
 from .inbound import INBOUND_ENTITY_KEY
 from .setup import TelegramConfigEntry
 
@@ -57,4 +58,9 @@ def _chat_events(entry: TelegramConfigEntry) -> Iterator[tuple[str | None, Entit
 
 def telegram_entities() -> dict[Platform, EntityFactory]:
     """Return the target entities of every chat plus its event entity."""
-    return {**target_entities(DEVICE_MODEL), Platform.EVENT: _chat_events}
+    return {
+        **target_entities(DEVICE_MODEL),
+        Platform.EVENT: _chat_events,
+        # The bot's own "delivery problem" sensor, on the entry's device.
+        Platform.BINARY_SENSOR: bot_entities,
+    }

@@ -8,6 +8,7 @@ from ...runtime import EntrySteps, Kind
 from ..shared.entities import source_entities
 from ..shared.webhook_source import webhook_store_key
 from .config_flow import WebhookRouteFlowOfSource, WebhookSourceEntryFlow
+from .preview import ROUTE_PREVIEW
 from .setup import async_setup_webhook
 
 KIND = Kind(
@@ -23,4 +24,5 @@ KIND = Kind(
     subentry_flow=WebhookRouteFlowOfSource,
     entities=source_entities(route_model="Webhook route"),
     store_keys=lambda entry: [webhook_store_key(entry.entry_id)],
+    route_preview=ROUTE_PREVIEW,
 )

@@ -27,9 +27,10 @@ from ..shared.webhook_source import (
     clean_list,
     name_field,
 )
+from .fields import CONF_EVENT_TYPES
+from .preview import ROUTE_PREVIEW
 
 TITLE: Final = "Webhook"
-CONF_EVENT_TYPES: Final = "event_types"
 # Entry fields besides the name, in form order (secret is generated, never typed).
 _SETTINGS: Final = (
     generic.CONF_AUTH_MODE,
@@ -127,6 +128,8 @@ class WebhookSourceEntryFlow(WebhookEntryFlow):
 
 class WebhookRouteFlowOfSource(WebhookRouteFlow):
     """Which event types (and payload values); destinations; template."""
+
+    route_preview = ROUTE_PREVIEW
 
     template_required = True
     default_template = generic.DEFAULT_TEMPLATE

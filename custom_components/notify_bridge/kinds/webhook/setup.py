@@ -19,7 +19,7 @@ from ..shared.webhook_source import (
     async_setup_webhook_source,
     route_variants,
 )
-from .config_flow import CONF_EVENT_TYPES
+from .fields import CONF_EVENT_TYPES
 
 
 def build_routes(source_entry_id: str, subentry: ConfigSubentry) -> list[Route]:

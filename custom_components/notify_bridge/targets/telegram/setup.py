@@ -18,7 +18,7 @@ from telegram.error import InvalidToken
 from yarl import URL
 
 from ...const import CONF_LANGUAGE
-from ...net import UrlPolicy
+from ...net import UrlPolicy, connect_reason
 from ...redaction import register_secret
 from .limits import MB, TelegramLimits, limits_for
 from .sender import (  # the public names of the split sender modules
@@ -61,6 +61,11 @@ class AuthFailedError(Exception):
 
 class CannotConnectError(Exception):
     """The Bot API server could not be reached or answered with an error."""
+
+    def __init__(self, message: str, reason: str = "other") -> None:
+        """Keep why (a key of `net.CONNECT_REASONS`); the chain is cut (token)."""
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +224,9 @@ async def async_identify(bot: TelegramBot) -> BotIdentity:
     except TelegramSendError as err:
         if isinstance(err.__cause__, InvalidToken):
             raise AuthFailedError from None
-        raise CannotConnectError(redact(str(err), bot.bot.token)) from None
+        raise CannotConnectError(
+            redact(str(err), bot.bot.token), connect_reason(err)
+        ) from None
     return BotIdentity(bot_id=user.id, username=user.username or str(user.id))
 
 
