@@ -14,11 +14,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.catalog import KINDS
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.pipeline.models import (
     DeliveryResult,
     Notification,
     OutputFormat,
 )
+from custom_components.notify_bridge.targets.telegram import RateLimits
 
 
 def subentry(
@@ -177,3 +179,15 @@ class RecordingDestination:
             messages_sent=1,
             media_delivered=len(notification.media),
         )
+
+
+# Telegram pacing that never waits noticeably, for tests that are not about pacing.
+FAST = RateLimits(
+    per_chat_interval=0.0,
+    group_max=1000,
+    group_window=0.001,
+    global_max=1000,
+    global_window=0.001,
+)
+# Media downloads may reach the loopback fakes (as a user allows a LAN host).
+LOOPBACK = UrlPolicy(allowlist=("127.0.0.1/32",))

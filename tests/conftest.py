@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from functools import partial
+import logging
 from typing import Any
 from unittest.mock import patch
 import warnings
@@ -234,3 +235,20 @@ async def recorder(hass: HomeAssistant) -> RecordingDestination:
         DestinationRuntime(destination=destination, entry_id="tests")
     )
     return destination
+
+
+@pytest.fixture
+def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every logger that exists (and the root) at DEBUG, restored afterwards."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import logging
 
 from homeassistant.core import HomeAssistant
@@ -31,23 +30,6 @@ async def test_runtime_never_prints_the_password(
     assert "runtime_data.sender.settings" in reprs
     assert any(path.endswith(".destination") for path in reprs)
     assert assert_no_secret_printed(runtime, [PASSWORD]) > 3
-
-
-@pytest.fixture
-def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Every logger that exists (and the root) at DEBUG, restored afterwards."""
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
-    ]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-    caplog.set_level(logging.DEBUG)
-    yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
 
 
 @pytest.mark.usefixtures("every_logger_at_debug")

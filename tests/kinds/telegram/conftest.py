@@ -13,12 +13,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
 from custom_components.notify_bridge.kinds.telegram import setup as telegram_kind
-from custom_components.notify_bridge.targets.telegram import RateLimits, RetryPolicy
+from custom_components.notify_bridge.targets.telegram import RetryPolicy
 from custom_components.notify_bridge.targets.telegram.setup import (
     CONF_ALLOWED_MEDIA_HOSTS,
     destination_unique_id,
 )
-from tests.common import enable_statistics, typed
+from tests.common import FAST, enable_statistics, typed
 from tests.fakes.telegram_server import FakeTelegramServer
 
 TG_ENTRY_ID = "telegram_entry"
@@ -29,15 +29,6 @@ TOPIC_DEST_ID = "dest_topic"
 TOPIC_ENTITY = "notify.family_topic"
 PRIVATE_DEST_ID = "dest_ann"
 PRIVATE_ENTITY = "notify.ann"
-
-# Pacing that never waits noticeably (pacing has its own tests in tests/targets).
-FAST = RateLimits(
-    per_chat_interval=0.0,
-    group_max=1000,
-    group_window=0.001,
-    global_max=1000,
-    global_window=0.001,
-)
 
 
 @pytest.fixture(autouse=True)

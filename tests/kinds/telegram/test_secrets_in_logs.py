@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import logging
 
 from homeassistant.core import HomeAssistant
@@ -14,23 +13,6 @@ from custom_components.notify_bridge.redaction import redact_text, register_secr
 from tests.fakes.telegram_server import FakeTelegramServer, make_jpeg
 
 from .conftest import PRIVATE_ENTITY, TOPIC_ENTITY
-
-
-@pytest.fixture
-def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Every logger that exists (and the root) at DEBUG, restored afterwards."""
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
-    ]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-    caplog.set_level(logging.DEBUG)
-    yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
 
 
 def written(caplog: pytest.LogCaptureFixture) -> list[str]:

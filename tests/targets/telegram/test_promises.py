@@ -18,7 +18,6 @@ from typing import Any
 from aiohttp import ClientSession
 import pytest
 
-from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.models import (
     DeliveryError,
@@ -37,6 +36,7 @@ from custom_components.notify_bridge.targets.telegram import (
     TelegramBot,
     TelegramDestination,
 )
+from tests.common import FAST, LOOPBACK
 from tests.fakes.telegram_server import (
     FakeRateLimits,
     FakeTelegramServer,
@@ -45,15 +45,6 @@ from tests.fakes.telegram_server import (
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-FAST = RateLimits(
-    per_chat_interval=0.0,
-    group_max=1000,
-    group_window=0.001,
-    global_max=1000,
-    global_window=0.001,
-)
-LOOPBACK = UrlPolicy(allowlist=("127.0.0.1/32",))
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from custom_components.notify_bridge.pipeline.models import (
 from custom_components.notify_bridge.targets.telegram import (
     OFFICIAL_LIMITS,
     FileIdCache,
-    RateLimits,
     RetryPolicy,
     TelegramBot,
     TelegramDestination,
@@ -30,6 +29,7 @@ from custom_components.notify_bridge.targets.telegram.sender import (
     TelegramSendError,
     WebhookActiveError,
 )
+from tests.common import FAST, LOOPBACK
 from tests.fakes.telegram_server import (
     BOT_BLOCKED,
     CHAT_NOT_FOUND,
@@ -41,15 +41,6 @@ from tests.fakes.telegram_server import (
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-# Pacing that never waits noticeably, for tests that are not about pacing.
-FAST = RateLimits(
-    per_chat_interval=0.0,
-    group_max=1000,
-    group_window=0.001,
-    global_max=1000,
-    global_window=0.001,
-)
-LOOPBACK = UrlPolicy(allowlist=("127.0.0.1/32",))
 KB = 1024
 
 

@@ -11,7 +11,6 @@ import tempfile
 from aiohttp import ClientSession
 import pytest
 
-from custom_components.notify_bridge.net import UrlPolicy
 from custom_components.notify_bridge.pipeline.dispatch import Dispatcher
 from custom_components.notify_bridge.pipeline.models import (
     MediaItem,
@@ -29,9 +28,8 @@ from custom_components.notify_bridge.targets.telegram.limits import (
     MEDIA_MEMORY_BYTES,
 )
 from custom_components.notify_bridge.targets.telegram.spool import Spool, SpooledFile
+from tests.common import LOOPBACK
 from tests.fakes.telegram_server import FakeTelegramServer
-
-LOOPBACK = UrlPolicy(allowlist=("127.0.0.1/32",))
 
 
 def leftovers(directory: Path) -> list[Path]:
