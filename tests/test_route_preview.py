@@ -143,14 +143,21 @@ async def test_route_form_shows_the_template_error(
 
 
 def test_route_strings_show_preview_and_no_longer_point_to_the_action() -> None:
-    """Every route step shows {preview} and labels "Preview only"; the template
-    error no longer sends people to an action that cannot take `{{ }}`."""
+    """Every route step with templates shows {preview} and labels "Preview only"
+    (a route asks for templates in at least one step); the template error no
+    longer sends people to an action that cannot take `{{ }}`."""
     strings = json.loads(STRINGS.read_text(encoding="utf-8"))
     for kind in KINDS.values():
         if kind.route_preview is None:
             continue
         sub = strings["config_subentries"][kind.subentry_type]
-        for step in sub["step"].values():
+        with_templates = [
+            step
+            for step in sub["step"].values()
+            if any("template" in field for field in step["data"])
+        ]
+        assert with_templates, kind.subentry_type
+        for step in with_templates:
             assert "{preview}" in step["description"]
             assert step["data"]["preview_only"] == "Preview only"
             assert step["data_description"]["preview_only"]

@@ -75,6 +75,8 @@ SECRET_FIELDS: Final = frozenset(
 # Bus events
 EVENT_BRIDGE_EVENT: Final = "notify_bridge_event"
 EVENT_DISPATCHED: Final = "notify_bridge_dispatched"
+# After each poll the refresh action or a source's refresh button asked for.
+EVENT_REFRESHED: Final = "notify_bridge_refreshed"
 
 # Actions
 SERVICE_SEND: Final = "send"

@@ -19,6 +19,7 @@ from .const import (
     EVENT_COMMAND,
     EVENT_DISPATCHED,
     EVENT_MESSAGE,
+    EVENT_REFRESHED,
 )
 
 NAME = "Notify Bridge"
@@ -55,6 +56,7 @@ def async_describe_events(
         }
 
     async_describe_event(DOMAIN, EVENT_BRIDGE_EVENT, describe_bridge_event)
+    async_describe_event(DOMAIN, EVENT_REFRESHED, describe_refreshed)
     async_describe_event(DOMAIN, EVENT_DISPATCHED, describe_dispatched)
     for event_type in (EVENT_COMMAND, EVENT_MESSAGE, EVENT_BUTTON):
         async_describe_event(DOMAIN, event_type, describe_chat_event)
@@ -75,6 +77,31 @@ def describe_chat_event(event: Event) -> dict[str, str]:
         LOGBOOK_ENTRY_NAME: NAME,
         LOGBOOK_ENTRY_MESSAGE: f"received {what} from {who} in chat {data.get('chat_id')}",
     }
+    if data.get("entity_id"):
+        entry[LOGBOOK_ENTRY_ENTITY_ID] = data["entity_id"]
+    return entry
+
+
+@callback
+def describe_refreshed(event: Event) -> dict[str, str]:
+    """Describe a poll asked for by the refresh action or button: what it found,
+    and how long a coalescing route holds that before delivering it."""
+    data = event.data
+    found, window = data.get("found"), data.get("coalesce_seconds") or 0
+    if data.get("error"):
+        message = f"refresh of {data.get('title')} failed: {data['error']}"
+    elif found is None:
+        message = f"refreshed {data.get('title')}"
+    elif not found:
+        message = f"refreshed {data.get('title')}: nothing new"
+    else:
+        message = f"refreshed {data.get('title')}: found {found} change(s)"
+        message += (
+            f", notified when the {window:g} s coalescing window ends"
+            if window
+            else ", notified now"
+        )
+    entry = {LOGBOOK_ENTRY_NAME: NAME, LOGBOOK_ENTRY_MESSAGE: message}
     if data.get("entity_id"):
         entry[LOGBOOK_ENTRY_ENTITY_ID] = data["entity_id"]
     return entry

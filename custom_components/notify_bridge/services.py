@@ -34,6 +34,7 @@ from .const import (
 from .debug_window import async_setup_debug_window
 from .kinds.shared.entities import raise_if_lost
 from .kinds.shared.preview import async_render_samples
+from .kinds.shared.refresh import async_poll_now, refresh_failed
 from .pipeline.i18n import destination_language
 from .pipeline.models import (
     Button,
@@ -425,37 +426,13 @@ async def _async_refresh(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"entry_ids": ", ".join(unknown)},
         )
     found: dict[str, Any] = {}
-    failed: list[str] = []
     for entry_id in entry_ids:
-        found[entry_id] = report = await _async_poll_now(coordinators[entry_id])
-        if report["error"] is not None:
-            failed.append(f"{report['title']} ({report['error']})")
+        found[entry_id] = await async_poll_now(hass, coordinators[entry_id])
+    failed = [report for report in found.values() if report["error"] is not None]
     if failed and not call.return_response:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="refresh_failed",
-            translation_placeholders={"sources": "; ".join(failed)},
-        )
+        raise refresh_failed(failed)
     held = hass.data[DATA_HUB].pipeline.coalescer.held
     return {"sources": found, "held_for_coalescing": held}
-
-
-async def _async_poll_now(coordinator: Poller) -> dict[str, Any]:
-    """Poll one source; return its title, what the poll found and why it failed."""
-    entry = coordinator.config_entry
-    await coordinator.async_refresh()
-    error = None
-    if not coordinator.last_update_success:
-        err = coordinator.last_exception
-        # Our poll errors are translated (key refused, unreachable, malformed).
-        error = (str(err) or type(err).__name__) if err else "unknown"
-    return {
-        "title": entry.title if entry else "",
-        "ok": error is None,
-        "error": error,
-        # Changes found (a poller that does not count them reports None).
-        "found": getattr(coordinator, "last_found", None) if error is None else 0,
-    }
 
 
 async def _async_flush_deferred(call: ServiceCall) -> ServiceResponse:

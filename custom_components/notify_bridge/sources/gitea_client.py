@@ -103,7 +103,10 @@ class GiteaClient:
                 if response.status in (401, 403):
                     raise GiteaAuthError(f"{path}: HTTP {response.status}")
                 if response.status >= 500:
-                    raise GiteaConnectionError(f"{path}: HTTP {response.status}")
+                    # "server error" is what tells the form why (net.connect_reason).
+                    raise GiteaConnectionError(
+                        f"{path}: server error, HTTP {response.status}"
+                    )
                 if response.status != 200:
                     raise NotGiteaError(f"{path}: HTTP {response.status}")
                 try:

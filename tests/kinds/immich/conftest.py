@@ -129,3 +129,39 @@ async def poll(hass: HomeAssistant, entry_id: str = IMMICH_ENTRY_ID) -> None:
         DOMAIN, "refresh", {"config_entry_id": entry_id}, blocking=True
     )
     await hass.async_block_till_done()
+
+
+# The album route form as the frontend submits it: the first step's sections, and
+# the second step (templates of the picked changes).
+FORM_SECTIONS = {
+    "filters": ("favorites_only", "asset_types", "people"),
+    "delivery": ("media", "max_media", "coalesce_seconds", "digest"),
+}
+
+
+def route_form(
+    album_ids: list[str], name: str = "Family", **overrides: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split route data into what the two steps of the route form submit."""
+    first: dict[str, Any] = {"name": name, **route_data(album_ids), **overrides}
+    templates = {
+        key: first.pop(key)
+        for key in list(first)
+        if key.startswith("template_") or key in ("title_template", "preview_only")
+    }
+    for section, fields in FORM_SECTIONS.items():
+        first[section] = {key: first.pop(key) for key in fields if key in first}
+    return first, templates
+
+
+async def submit_route_form(
+    hass: HomeAssistant, flow_id: str, album_ids: list[str], **overrides: Any
+) -> dict[str, Any]:
+    """Submit both steps of a route form; return the result of the last one."""
+    first, templates = route_form(album_ids, **overrides)
+    result = await hass.config_entries.subentries.async_configure(flow_id, first)
+    if result.get("step_id") != "templates":
+        return dict(result)
+    return dict(
+        await hass.config_entries.subentries.async_configure(flow_id, templates)
+    )

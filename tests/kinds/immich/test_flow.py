@@ -7,7 +7,6 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
-    SOURCE_USER,
     ConfigEntryState,
 )
 from homeassistant.core import HomeAssistant
@@ -17,15 +16,11 @@ import pytest
 from custom_components.notify_bridge.const import DOMAIN
 from custom_components.notify_bridge.net import CONNECT_REASONS, normalize_url
 from tests.common import kind_entry, start_entry_flow
-from tests.conftest import DEMO_ENTITY
 from tests.fakes.immich_server import API_KEY, ME_ID, FakeImmichServer
 
 from .conftest import (
-    IMMICH_ENTRY_ID,
-    ROUTE_ID,
     immich_entry,
     immich_route,
-    route_data,
     setup_all,
 )
 
@@ -233,155 +228,6 @@ async def test_reconfigure(
 
 
 # --- routes ---------------------------------------------------------------------------
-
-
-async def _start_route(hass: HomeAssistant) -> dict[str, Any]:
-    return await hass.config_entries.subentries.async_init(
-        (IMMICH_ENTRY_ID, "album_route"), context={"source": SOURCE_USER}
-    )
-
-
-def _route_input(album_ids: list[str], **overrides: Any) -> dict[str, Any]:
-    data = {"name": "Family", **route_data(album_ids)}
-    data.update(overrides)
-    return data
-
-
-async def test_route_flow(
-    hass: HomeAssistant, target_entry: Any, server: FakeImmichServer
-) -> None:
-    """Albums are listed from the server; each mistake is a form error."""
-    holiday = server.create_album("Holiday", 2)
-    server.create_album("Archive", 1)
-    entry = immich_entry(hass, server, [])
-    await setup_all(hass)
-    result = await _start_route(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    placeholders = result["description_placeholders"]
-    assert placeholders["albums"] == "2"
-    # The default template of the default event, rendered against a sample change.
-    assert "2 new items in Summer 2025" in placeholders["preview"]
-    albums = result["data_schema"].schema["albums"].config["options"]
-    assert [option["label"] for option in albums] == ["Archive (1)", "Holiday (2)"]
-
-    for overrides, error in (
-        ({"albums": []}, {"albums": "no_albums"}),
-        ({"events": []}, {"events": "no_events"}),
-        ({"destinations": []}, {"destinations": "no_destinations"}),
-        (
-            {"template_album_renamed": "{{ broken"},
-            {"template_album_renamed": "invalid_template"},
-        ),
-    ):
-        result = await hass.config_entries.subentries.async_configure(
-            result["flow_id"], _route_input([holiday], **overrides)
-        )
-        assert result["type"] is FlowResultType.FORM
-        assert result["errors"] == error
-
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"],
-        _route_input([holiday], people=[" Ann ", ""], max_media=3.0),
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    subentry = next(iter(entry.subentries.values()))
-    assert subentry.title == "Family"
-    assert subentry.data["albums"] == [holiday]
-    assert subentry.data["people"] == ["Ann"]
-    assert subentry.data["max_media"] == 3
-    assert entry.state is ConfigEntryState.LOADED
-
-
-async def test_route_flow_server_down(
-    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
-) -> None:
-    """Without the server the albums cannot be listed: a translated abort."""
-    immich_entry(hass, v3, [])
-    await setup_all(hass)
-    v3.fail(503, path="/api/albums")
-    result = await _start_route(hass)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "cannot_connect"
-    v3.fail(401, path="/api/albums")
-    result = await _start_route(hass)
-    assert result["reason"] == "invalid_auth"
-
-
-async def test_route_flow_entry_not_loaded(
-    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
-) -> None:
-    """A route can be added while the source is not loaded (its own client)."""
-    album = v3.create_album("Holiday", 1)
-    entry = immich_entry(hass, v3, [])
-    result = await _start_route(hass)
-    assert result["type"] is FlowResultType.FORM
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], _route_input([album])
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert len(entry.subentries) == 1
-
-
-async def test_route_reconfigure(
-    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
-) -> None:
-    """Editing keeps configured albums that vanished selectable."""
-    album = v3.create_album("Holiday", 1)
-    entry = immich_entry(
-        hass, v3, [immich_route([album, "0a0a0a0a-0000-4000-8000-000000000000"])]
-    )
-    await setup_all(hass)
-    result = await entry.start_subentry_reconfigure_flow(hass, ROUTE_ID)
-    assert result["step_id"] == "reconfigure"
-    labels = [
-        option["label"]
-        for option in result["data_schema"].schema["albums"].config["options"]
-    ]
-    assert labels == ["Holiday (1)", "0a0a0a0a-0000-4000-8000-000000000000 (not found)"]
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], _route_input([], name="Renamed")
-    )
-    assert result["errors"] == {"albums": "no_albums"}
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"],
-        _route_input([album], name="Renamed", destinations=[DEMO_ENTITY]),
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert entry.subentries[ROUTE_ID].title == "Renamed"
-    assert entry.subentries[ROUTE_ID].data["albums"] == [album]
-
-    v3.fail(500, path="/api/albums")
-    result = await entry.start_subentry_reconfigure_flow(hass, ROUTE_ID)
-    assert result["reason"] == "cannot_connect"
-
-
-def _schema_default(result: dict[str, Any], field: str) -> Any:
-    marker = next(key for key in result["data_schema"].schema if str(key) == field)
-    return marker.default()
-
-
-async def test_route_flow_coalesces_by_default(
-    hass: HomeAssistant, target_entry: Any, v3: FakeImmichServer
-) -> None:
-    """A new Immich route offers (and stores) a 60 s coalescing window."""
-    album = v3.create_album("Holiday", 1)
-    entry = immich_entry(hass, v3, [])
-    await setup_all(hass)
-    result = await _start_route(hass)
-    assert _schema_default(result, "coalesce_seconds") == 60
-    user_input = _route_input([album])
-    del user_input["coalesce_seconds"]
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], user_input
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    subentry = next(iter(entry.subentries.values()))
-    assert subentry.data["coalesce_seconds"] == 60
 
 
 async def test_external_url_is_where_links_point(

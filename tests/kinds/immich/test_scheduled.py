@@ -20,7 +20,7 @@ from custom_components.notify_bridge.runtime import DATA_HUB, DestinationRuntime
 from tests.common import RecordingDestination
 from tests.fakes.immich_server import FakeImmichServer
 
-from .conftest import immich_entry, immich_route, poll, route_data, setup_all
+from .conftest import immich_entry, immich_route, poll, route_form, setup_all
 
 
 def utc(*args: int) -> datetime:
@@ -190,7 +190,7 @@ async def test_route_flow_stores_memories_and_a_schedule(
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, "album_route"), context={"source": SOURCE_USER}
     )
-    form = {"name": "Family", **route_data([album])}
+    form, templates = route_form([album])
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
@@ -201,6 +201,10 @@ async def test_route_flow_stores_memories_and_a_schedule(
             },
             "digest_schedule": {"schedule_kind": "interval", "schedule_hours": 6.0},
         },
+    )
+    assert result["step_id"] == "templates"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], templates
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

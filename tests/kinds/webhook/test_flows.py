@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -11,10 +13,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.notify_bridge.const import DOMAIN, ENTRY_VERSION
+from custom_components.notify_bridge.net import CONNECT_REASONS
 from tests.common import kind_entry, start_entry_flow, start_subentry_flow
 
 from ...fakes.gitea_server import TOKEN, FakeGitea
 from .conftest import GITEA_SECRET, PHONE_ENTITY
+
+STRINGS = (
+    Path(__file__).parents[3] / "custom_components" / "notify_bridge" / "strings.json"
+)
 
 
 @pytest.fixture
@@ -128,6 +135,34 @@ async def test_gitea_flow_errors(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [({"fail_with": 502}, "error"), ("closed", "refused")],
+)
+async def test_gitea_cannot_connect_says_which_server_and_why(
+    hass: HomeAssistant, gitea: FakeGitea, change: Any, reason: str
+) -> None:
+    """ "Could not connect" names the instance (without credentials) and the
+    reason: a refused connection, or a server answering with an error."""
+    url = gitea.url
+    if change == "closed":
+        await gitea.close()
+    else:
+        gitea.fail_with = 502
+    result = await start_entry_flow(hass, "gitea")
+    with_credentials = url.replace("://", "://me:pw@")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Forge", "url": with_credentials, "token": TOKEN}
+    )
+    assert result["errors"] == {"base": "gitea_cannot_connect"}
+    shown = result["description_placeholders"]
+    assert (shown["server"], shown["reason"]) == (url, CONNECT_REASONS[reason])
+    strings = json.loads(STRINGS.read_text(encoding="utf-8"))
+    text = strings["config"]["error"]["gitea_cannot_connect"]
+    assert "{server}" in text
+    assert "{reason}" in text
 
 
 async def test_gitea_duplicate_aborts(hass: HomeAssistant, gitea: FakeGitea) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -232,6 +233,34 @@ async def test_refresh_action_polls_gitea(
         DOMAIN, "refresh", {"config_entry_id": [GITEA_ENTRY_ID]}, blocking=True
     )
     assert gitea.requests["/api/v1/repos/issues/search"] == before + 1
+
+
+async def test_refresh_button_only_when_gitea_polls(
+    hass: HomeAssistant,
+    setup_webhooks: Any,
+    gitea_entry: MockConfigEntry,
+    gitea: FakeGitea,
+) -> None:
+    """A polling Gitea entry has a "Refresh now" button that polls; the same
+    entry without polling has none (nothing to refresh)."""
+    await setup_webhooks(gitea_entry)
+    registry = er.async_get(hass)
+    button = registry.async_get_entity_id("button", DOMAIN, f"{GITEA_ENTRY_ID}_refresh")
+    assert button is not None
+    before = gitea.requests["/api/v1/repos/issues/search"]
+    await hass.services.async_call(
+        "button", "press", {"entity_id": button}, blocking=True
+    )
+    assert gitea.requests["/api/v1/repos/issues/search"] == before + 1
+
+    hass.config_entries.async_update_entry(
+        gitea_entry, data={**gitea_entry.data, "scan_interval": 0}
+    )
+    assert await hass.config_entries.async_reload(gitea_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(button) is None or (
+        hass.states.get(button).state == "unavailable"
+    )
 
 
 async def test_runtime_never_prints_token_or_secret(

@@ -13,6 +13,7 @@ from homeassistant.helpers.network import NoURLAvailableError
 import pytest
 
 from custom_components.notify_bridge.kinds.shared import webhook_source as common
+from custom_components.notify_bridge.net import normalize_url
 from custom_components.notify_bridge.sources.gitea import parse_gitea_payload
 from custom_components.notify_bridge.sources.gitea_client import (
     GiteaClient,
@@ -36,7 +37,7 @@ from custom_components.notify_bridge.sources.gitea_client import (
 )
 def test_normalize_url(value: str, expected: str | None) -> None:
     """Only http(s) URLs with a host are accepted."""
-    assert common.normalize_url(value) == expected
+    assert normalize_url(value) == expected
 
 
 def test_clean_list() -> None:

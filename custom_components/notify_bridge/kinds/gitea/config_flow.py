@@ -25,7 +25,9 @@ import voluptuous as vol
 
 from ...const import CONF_EVENTS
 from ...net import (
+    CONNECT_REASONS,
     async_service_url_errors,
+    connect_reason,
     keep_url_credentials,
     normalize_url,
     url_without_credentials,
@@ -37,14 +39,16 @@ from ...sources.gitea_client import (
     GiteaError,
 )
 from ..shared.flows import async_update_and_finish
+from ..shared.webhook_flows import (
+    WebhookEntryFlow,
+    WebhookRouteFlow,
+    name_field,
+    url_selector,
+)
 from ..shared.webhook_source import (
     CONF_LOCAL_ONLY,
     CONF_REGENERATE,
-    WebhookEntryFlow,
-    WebhookRouteFlow,
     clean_list,
-    name_field,
-    url_selector,
 )
 from .fields import (
     _REPOSITORY_PARTS,
@@ -83,6 +87,7 @@ def _entry_schema(*, with_name: bool) -> vol.Schema:
 
 async def _async_settings(
     hass: HomeAssistant,
+    placeholders: dict[str, str],
     user_input: Mapping[str, Any],
     current: Mapping[str, Any],
     secret: str,
@@ -99,7 +104,7 @@ async def _async_settings(
     interval = int(user_input.get(CONF_SCAN_INTERVAL) or 0)
     if interval and not token:
         return {}, {CONF_SCAN_INTERVAL: "polling_needs_token"}
-    if token and (errors := await _async_check_token(hass, url, token)):
+    if token and (errors := await _async_check_token(hass, url, token, placeholders)):
         return {}, errors
     data: dict[str, Any] = {
         CONF_URL: url,
@@ -117,14 +122,19 @@ def _unique_id(data: Mapping[str, Any]) -> str:
 
 
 async def _async_check_token(
-    hass: HomeAssistant, url: str, token: str
+    hass: HomeAssistant, url: str, token: str, placeholders: dict[str, str]
 ) -> dict[str, str]:
+    """Check the token; a connection failure names the server and why."""
     client = GiteaClient(async_get_clientsession(hass), url, token)
     try:
         await client.async_validate()
     except GiteaAuthError:
         return {CONF_TOKEN: "gitea_invalid_auth"}
-    except GiteaConnectionError:
+    except GiteaConnectionError as err:
+        placeholders.update(
+            server=url_without_credentials(url),
+            reason=CONNECT_REASONS[connect_reason(err)],
+        )
         return {"base": "gitea_cannot_connect"}
     except GiteaError:
         return {CONF_URL: "not_gitea"}
@@ -142,7 +152,7 @@ class GiteaEntryFlow(WebhookEntryFlow):
             "gitea",
             user_input,
             _entry_schema(with_name=True),
-            partial(_async_settings, self.hass),
+            partial(_async_settings, self.hass, self.form_placeholders),
             _unique_id,
         )
 
@@ -153,7 +163,7 @@ class GiteaEntryFlow(WebhookEntryFlow):
         return await self.async_webhook_reconfigure_step(
             user_input,
             _entry_schema(with_name=False),
-            partial(_async_settings, self.hass),
+            partial(_async_settings, self.hass, self.form_placeholders),
             CONF_WEBHOOK_SECRET,
             _unique_id,
         )
@@ -164,9 +174,12 @@ class GiteaEntryFlow(WebhookEntryFlow):
         """Ask for a new token when Gitea refuses the stored one."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
+        placeholders = {"url": url_without_credentials(entry.data[CONF_URL])}
         if user_input is not None:
             token = str(user_input.get(CONF_TOKEN) or "").strip()
-            errors = await _async_check_token(self.hass, entry.data[CONF_URL], token)
+            errors = await _async_check_token(
+                self.hass, entry.data[CONF_URL], token, placeholders
+            )
             if not errors:
                 return async_update_and_finish(
                     self, entry, data_updates={CONF_TOKEN: token}
@@ -181,9 +194,7 @@ class GiteaEntryFlow(WebhookEntryFlow):
                 }
             ),
             errors=errors,
-            description_placeholders={
-                "url": url_without_credentials(entry.data[CONF_URL])
-            },
+            description_placeholders=placeholders,
         )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.const import Platform
 
 from ...const import ISSUE_ALBUM_DELETED, SUBENTRY_IMMICH_ROUTE, EntryKind
-from ...runtime import EntrySteps, Kind, MediaField
+from ...runtime import EntrySteps, Kind, MediaField, Poller
 from ...sources.immich.events import WatchEventType
 from ..shared.entities import source_entities
+from ..shared.refresh import refresh_button
 from .actions import ATTR_IMMICH_ASSET_ID, async_fetch_asset, validate_asset_id
 from .config_flow import ImmichEntryFlow
 from .coordinator import store_key
@@ -17,6 +20,13 @@ from .repairs import AlbumDeletedRepairFlow
 from .route_flow import AlbumRouteFlow
 from .scheduled import async_digest_media
 from .setup import async_setup_immich
+
+
+def _poller(entry: Any) -> Poller:
+    """The entry's coordinator: every Immich server is polled."""
+    poller: Poller = entry.runtime_data.coordinator
+    return poller
+
 
 KIND = Kind(
     kind=EntryKind.IMMICH,
@@ -34,7 +44,10 @@ KIND = Kind(
         route_model=ROUTE_MODEL,
         problem=True,
         event_types=[event.value for event in WatchEventType],
-        extra={Platform.SENSOR: route_entities},
+        extra={
+            Platform.SENSOR: route_entities,
+            Platform.BUTTON: refresh_button(_poller),
+        },
     ),
     store_keys=lambda entry: [store_key(entry.entry_id)],
     diagnostics=lambda entry: {
@@ -46,7 +59,7 @@ KIND = Kind(
             validate=validate_asset_id, fetch=async_fetch_asset
         )
     },
-    poller=lambda entry: entry.runtime_data.coordinator,
+    poller=_poller,
     digest_media=async_digest_media,
     route_preview=ROUTE_PREVIEW,
 )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState, SubentryFlowResult
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntryState,
+    SubentryFlowResult,
+)
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -25,7 +29,14 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from ...const import CONF_DESTINATIONS, CONF_EVENTS, CONF_TITLE_TEMPLATE, DOMAIN
+from ...const import (
+    CONF_COALESCE_SECONDS,
+    CONF_DESTINATIONS,
+    CONF_DIGEST,
+    CONF_EVENTS,
+    CONF_TITLE_TEMPLATE,
+    DOMAIN,
+)
 from ...pipeline.render import TemplateError, validate_template
 from ...pipeline.schedule import parse_clock
 from ...sources.immich.client import AlbumSummary, ImmichAuthError, ImmichError
@@ -52,8 +63,12 @@ from ...sources.immich.routes import (
     template_key,
 )
 from ..shared.flows import (
-    route_policy_fields,
+    coalesce_fields,
+    collapsed_section,
+    flatten_sections,
+    nest_sections,
     schedule_form_values,
+    schedule_section_field,
     validate_schedule,
 )
 from ..shared.preview import CONF_PREVIEW_ONLY, RoutePreviewFlow, with_preview_field
@@ -131,37 +146,49 @@ def validate_memories(user_input: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
+# The collapsed sections of the route form, and the fields each holds (stored flat).
+FILTERS_SECTION = "filters"
+DELIVERY_SECTION = "delivery"
+SECTIONS: Mapping[str, tuple[str, ...]] = {
+    FILTERS_SECTION: (CONF_FAVORITES_ONLY, CONF_ASSET_TYPES, CONF_PEOPLE),
+    DELIVERY_SECTION: (CONF_MEDIA, CONF_MAX_MEDIA, CONF_COALESCE_SECONDS, CONF_DIGEST),
+}
+TEMPLATE_FIELDS = (
+    *(template_key(event) for event in WatchEventType),
+    CONF_TITLE_TEMPLATE,
+)
+
+
 def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """Return a stored route as its edit form shows it (sections filled in)."""
-    return {
+    values = {
         **data,
+        # Older routes stored Immich's upper-case types; the form shows keys.
+        CONF_ASSET_TYPES: [
+            asset_type_key(kind)
+            for kind in parse_asset_types(data.get(CONF_ASSET_TYPES))
+        ],
         **schedule_form_values(data),
         MEMORIES_SECTION: {
             CONF_MEMORIES: list(data.get(CONF_MEMORIES, ())),
             CONF_MEMORIES_AT: data.get(CONF_MEMORIES_AT, DEFAULT_MEMORIES_AT),
         },
     }
+    return nest_sections(values, SECTIONS)
 
 
 def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
-    """Return the route form."""
-    schema: dict[vol.Marker, Any] = {
-        vol.Required(CONF_NAME): TextSelector(),
-        vol.Required(CONF_ALBUMS): SelectSelector(
-            SelectSelectorConfig(
-                options=options, multiple=True, mode=SelectSelectorMode.DROPDOWN
-            )
-        ),
-        vol.Required(
-            CONF_EVENTS, default=[WatchEventType.ASSETS_ADDED.value]
-        ): _multi_select([event.value for event in WatchEventType], "immich_event"),
+    """Return the route form: what to watch and where to; the rest in sections."""
+    filters = {
         vol.Required(CONF_FAVORITES_ONLY, default=False): BooleanSelector(),
-        vol.Optional(CONF_ASSET_TYPES, default=[]): _multi_select(
+        vol.Optional(CONF_ASSET_TYPES, default=list): _multi_select(
             [asset_type_key(kind) for kind in FILTERABLE_TYPES], "immich_asset_type"
         ),
-        vol.Optional(CONF_PEOPLE, default=[]): TextSelector(
+        vol.Optional(CONF_PEOPLE, default=list): TextSelector(
             TextSelectorConfig(multiple=True)
         ),
+    }
+    delivery = {
         vol.Required(CONF_MEDIA, default=MediaPolicy.PREVIEW.value): SelectSelector(
             SelectSelectorConfig(
                 options=[policy.value for policy in MediaPolicy],
@@ -174,42 +201,72 @@ def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
                 min=0, max=MAX_MEDIA_LIMIT, step=1, mode=NumberSelectorMode.BOX
             )
         ),
-        vol.Required(CONF_DESTINATIONS): EntitySelector(
-            EntitySelectorConfig(
-                integration=DOMAIN, domain=Platform.NOTIFY, multiple=True
-            )
-        ),
+        **coalesce_fields(default_coalesce=DEFAULT_COALESCE_SECONDS),
     }
-    for event in WatchEventType:
-        schema[vol.Required(template_key(event), default=DEFAULT_TEMPLATES[event])] = (
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_ALBUMS): SelectSelector(
+                SelectSelectorConfig(
+                    options=options, multiple=True, mode=SelectSelectorMode.DROPDOWN
+                )
+            ),
+            vol.Required(
+                CONF_EVENTS, default=[WatchEventType.ASSETS_ADDED.value]
+            ): _multi_select([event.value for event in WatchEventType], "immich_event"),
+            vol.Required(CONF_DESTINATIONS): EntitySelector(
+                EntitySelectorConfig(
+                    integration=DOMAIN, domain=Platform.NOTIFY, multiple=True
+                )
+            ),
+            vol.Optional(FILTERS_SECTION, default=dict): collapsed_section(filters),
+            vol.Optional(DELIVERY_SECTION, default=dict): collapsed_section(delivery),
+            **schedule_section_field(),
+            **memories_fields(),
+        }
+    )
+
+
+def templates_schema(events: Iterable[str]) -> vol.Schema:
+    """Return the second step: a template for each picked change, then the title."""
+    picked = set(events)
+    schema: dict[vol.Marker, Any] = {
+        vol.Required(template_key(event), default=DEFAULT_TEMPLATES[event]): (
             TextSelector(TextSelectorConfig(multiline=True))
         )
+        for event in WatchEventType
+        if event.value in picked
+    }
     schema[vol.Optional(CONF_TITLE_TEMPLATE)] = TextSelector()
-    schema.update(route_policy_fields(default_coalesce=DEFAULT_COALESCE_SECONDS))
-    schema.update(memories_fields())
     return vol.Schema(schema)
 
 
 def validate_route(user_input: dict[str, Any]) -> dict[str, str]:
-    """Check a route form and tidy its values in place; return the errors."""
+    """Check the route form and tidy its values in place (sections flattened into
+    the stored keys); return the errors."""
     if not user_input.get(CONF_ALBUMS):
         return {CONF_ALBUMS: "no_albums"}
     if not user_input.get(CONF_EVENTS):
         return {CONF_EVENTS: "no_events"}
     if not user_input.get(CONF_DESTINATIONS):
         return {CONF_DESTINATIONS: "no_destinations"}
+    flatten_sections(user_input, SECTIONS)
     user_input[CONF_MAX_MEDIA] = int(user_input.get(CONF_MAX_MEDIA, DEFAULT_MAX_MEDIA))
     user_input[CONF_PEOPLE] = [
         name.strip() for name in user_input.get(CONF_PEOPLE, []) if name.strip()
     ]
-    fields = [template_key(event) for event in WatchEventType]
-    for field in [*fields, CONF_TITLE_TEMPLATE]:
+    # Last: on success they replace their sections with the stored keys.
+    return validate_schedule(user_input) or validate_memories(user_input)
+
+
+def validate_templates(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Return the error of the first template that is not valid Jinja2."""
+    for field in TEMPLATE_FIELDS:
         try:
             validate_template(user_input.get(field) or "")
         except TemplateError:
             return {field: "invalid_template"}
-    # Last: on success they replace their sections with the stored keys.
-    return validate_schedule(user_input) or validate_memories(user_input)
+    return {}
 
 
 class AlbumRouteFlow(RoutePreviewFlow):
@@ -218,6 +275,8 @@ class AlbumRouteFlow(RoutePreviewFlow):
     route_preview = ROUTE_PREVIEW
 
     _albums: tuple[AlbumSummary, ...] | None = None
+    # The first step's values (stored shape, with the name) while templates are asked.
+    _route: dict[str, Any] | None = None
 
     async def _async_load_albums(self) -> str | None:
         """List the server's albums once per flow; return an abort reason on failure."""
@@ -243,66 +302,96 @@ class AlbumRouteFlow(RoutePreviewFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Add a route (the albums are listed from the live server)."""
-        if (reason := await self._async_load_albums()) is not None:
-            return self.async_abort(reason=reason)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            preview_only = bool(user_input.pop(CONF_PREVIEW_ONLY, False))
-            errors = validate_route(user_input)
-            if not errors and not preview_only:
-                name = user_input.pop(CONF_NAME)
-                return self.async_create_entry(title=name, data=user_input)
-        return await self._async_form("user", user_input or {}, [], errors)
+        return await self._async_settings_step("user", user_input, {}, [])
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Edit a route."""
-        if (reason := await self._async_load_albums()) is not None:
-            return self.async_abort(reason=reason)
+        """Edit a route; its templates come next."""
         subentry = self._get_reconfigure_subentry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            preview_only = bool(user_input.pop(CONF_PREVIEW_ONLY, False))
-            errors = validate_route(user_input)
-            if not errors and not preview_only:
-                name = user_input.pop(CONF_NAME)
-                return self.async_update_and_abort(
-                    self._get_entry(), subentry, title=name, data=user_input
-                )
-        current = user_input or {
-            CONF_NAME: subentry.title,
-            **form_values(subentry.data),
-            # Older routes stored Immich's upper-case types; the form shows keys.
-            CONF_ASSET_TYPES: [
-                asset_type_key(kind)
-                for kind in parse_asset_types(subentry.data.get(CONF_ASSET_TYPES))
-            ],
-        }
-        return await self._async_form(
-            "reconfigure",
-            current,
-            list(subentry.data.get(CONF_ALBUMS, ())),
-            errors,
+        current = {CONF_NAME: subentry.title, **form_values(subentry.data)}
+        configured = list(subentry.data.get(CONF_ALBUMS, ()))
+        return await self._async_settings_step(
+            "reconfigure", user_input, current, configured
         )
 
-    async def _async_form(
-        self,
-        step_id: str,
-        values: Mapping[str, Any],
-        configured: list[str],
-        errors: dict[str, str],
+    async def async_step_templates(
+        self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        schema = route_schema(album_options(self._albums or (), configured))
-        preview = await self.async_preview_placeholders(schema, values, errors)
+        """The templates of the changes picked in the first step, with a preview."""
+        route = self._route
+        if route is None:
+            return self.async_abort(reason="unknown")
+        schema = templates_schema(route.get(CONF_EVENTS, ()))
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = self._stored_templates()
+        if user_input is not None:
+            preview_only = bool(user_input.pop(CONF_PREVIEW_ONLY, False))
+            values = dict(user_input)
+            errors = validate_templates(user_input)
+            if not errors and not preview_only:
+                return self._async_save(route, user_input)
+        preview = await self.async_preview_placeholders(
+            schema, {**route, **values}, errors
+        )
         return self.async_show_form(
-            step_id=step_id,
+            step_id="templates",
             data_schema=self.add_suggested_values_to_schema(
                 with_preview_field(schema), values
             ),
             errors=errors,
-            description_placeholders={
-                "albums": str(len(self._albums or ())),
-                **preview,
-            },
+            description_placeholders=preview,
+        )
+
+    async def _async_settings_step(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        current: Mapping[str, Any],
+        configured: list[str],
+    ) -> SubentryFlowResult:
+        """The first step: albums, changes, destinations and the sections."""
+        if (reason := await self._async_load_albums()) is not None:
+            return self.async_abort(reason=reason)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_route(user_input)
+            if not errors:
+                self._route = user_input
+                return await self.async_step_templates()
+        values = nest_sections(user_input, SECTIONS) if user_input else current
+        schema = route_schema(album_options(self._albums or (), configured))
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, values),
+            errors=errors,
+            description_placeholders={"albums": str(len(self._albums or ()))},
+        )
+
+    def _stored_templates(self) -> dict[str, Any]:
+        """Return the templates an edited route has (none for a new one)."""
+        if self.source != SOURCE_RECONFIGURE:
+            return {}
+        data = self._get_reconfigure_subentry().data
+        return {key: data[key] for key in TEMPLATE_FIELDS if key in data}
+
+    def _async_save(
+        self, route: Mapping[str, Any], templates: Mapping[str, Any]
+    ) -> SubentryFlowResult:
+        """Create or update the route: first step, templates, and on an edit the
+        templates of changes not picked now (picking one again brings it back)."""
+        data = {**route, **templates}
+        name = str(data.pop(CONF_NAME))
+        if self.source != SOURCE_RECONFIGURE:
+            return self.async_create_entry(title=name, data=data)
+        kept = {
+            key: value
+            for key, value in self._stored_templates().items()
+            if key != CONF_TITLE_TEMPLATE and key not in data
+        }
+        return self.async_update_and_abort(
+            self._get_entry(),
+            self._get_reconfigure_subentry(),
+            title=name,
+            data={**kept, **data},
         )

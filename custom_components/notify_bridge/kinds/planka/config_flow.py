@@ -23,15 +23,17 @@ from ...net import (
     url_without_credentials,
 )
 from ...sources import planka
-from ..shared.webhook_source import (
-    CONF_LOCAL_ONLY,
-    CONF_REGENERATE,
+from ..shared.webhook_flows import (
     WebhookEntryFlow,
     WebhookRouteFlow,
-    clean_list,
     name_field,
     optional_url,
     url_selector,
+)
+from ..shared.webhook_source import (
+    CONF_LOCAL_ONLY,
+    CONF_REGENERATE,
+    clean_list,
 )
 from .fields import CONF_ACCESS_TOKEN, CONF_BOARDS
 from .preview import ROUTE_PREVIEW

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -174,6 +174,12 @@ def validate_quiet_hours(user_input: dict[str, Any]) -> dict[str, str]:
 
 def route_policy_fields(default_coalesce: int = 0) -> dict[vol.Marker, Any]:
     """Form fields every route flow offers: coalescing and digests."""
+    return {**coalesce_fields(default_coalesce), **schedule_section_field()}
+
+
+def coalesce_fields(default_coalesce: int = 0) -> dict[vol.Marker, Any]:
+    """The coalescing window and whether held-back notifications become a digest
+    (fields a form may also put in a section of its own)."""
     return {
         vol.Optional(CONF_COALESCE_SECONDS, default=default_coalesce): NumberSelector(
             NumberSelectorConfig(
@@ -185,10 +191,44 @@ def route_policy_fields(default_coalesce: int = 0) -> dict[vol.Marker, Any]:
             )
         ),
         vol.Optional(CONF_DIGEST, default=True): BooleanSelector(),
+    }
+
+
+def schedule_section_field() -> dict[vol.Marker, Any]:
+    """The collapsed schedule section (a section cannot hold another one, so it
+    stays a top-level part of the form)."""
+    return {
         vol.Optional(SCHEDULE_SECTION, default=dict): section(
             schedule_schema(), {"collapsed": True}
-        ),
+        )
     }
+
+
+def collapsed_section(fields: Mapping[vol.Marker, Any]) -> section:
+    """Return a collapsed form section of `fields`."""
+    return section(vol.Schema(dict(fields)), {"collapsed": True})
+
+
+def flatten_sections(user_input: dict[str, Any], names: Iterable[str]) -> None:
+    """Move the fields of the named sections to the top level: the stored shape."""
+    for name in names:
+        values = user_input.pop(name, None)
+        if isinstance(values, Mapping):
+            user_input.update(values)
+
+
+def nest_sections(
+    data: Mapping[str, Any], sections: Mapping[str, Iterable[str]]
+) -> dict[str, Any]:
+    """Return stored data as a form with sections shows it (each section's fields
+    inside it, the rest where they are)."""
+    shown = dict(data)
+    for name, fields in sections.items():
+        inside = shown.get(name)
+        nested = dict(inside) if isinstance(inside, Mapping) else {}
+        nested.update({key: shown.pop(key) for key in fields if key in shown})
+        shown[name] = nested
+    return shown
 
 
 def schedule_schema() -> vol.Schema:

@@ -19,13 +19,15 @@ import voluptuous as vol
 from ...const import CONF_EVENT_DATA
 from ...sources import generic_webhook as generic
 from ...sources.ingress import AuthMode
+from ..shared.webhook_flows import (
+    WebhookEntryFlow,
+    WebhookRouteFlow,
+    name_field,
+)
 from ..shared.webhook_source import (
     CONF_LOCAL_ONLY,
     CONF_REGENERATE,
-    WebhookEntryFlow,
-    WebhookRouteFlow,
     clean_list,
-    name_field,
 )
 from .fields import CONF_EVENT_TYPES
 from .preview import ROUTE_PREVIEW
