@@ -18,6 +18,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.helpers.data_entry_flow import _BaseFlowManagerView
 from homeassistant.helpers.selector import SelectSelector
 import pytest
 import voluptuous as vol
@@ -77,7 +78,62 @@ def check_form(result: Any, flow_strings: dict[str, Any]) -> list[str]:
     given = set(result.get("description_placeholders") or {})
     for name in _placeholders(step) - given:
         problems.append(f"{result['step_id']}: placeholder {name} is not filled")
+    fields = serialize(result["data_schema"])
+    problems += [
+        f"{result['step_id']}: {path} is required, hidden in a section and empty"
+        for path in hidden_required_left_empty(fields, frontend_initial_data(fields))
+    ]
     return problems
+
+
+def serialize(schema: vol.Schema) -> list[dict[str, Any]]:
+    """The form as Home Assistant's flow view sends it to the frontend (its own
+    serializer, whichever library this release uses)."""
+    result = {"type": FlowResultType.FORM, "data_schema": schema}
+    view = _BaseFlowManagerView(None)  # type: ignore[arg-type]
+    fields: list[dict[str, Any]] = view._prepare_result_json(result)["data_schema"]  # type: ignore[arg-type]
+    return fields
+
+
+def frontend_initial_data(fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the frontend fills an untouched form with (its computeInitialHaFormData):
+    the suggested value, else the default; a section *without* a default of its own
+    is filled from its fields; a required boolean is false."""
+    data: dict[str, Any] = {}
+    for field in fields:
+        suggested = (field.get("description") or {}).get("suggested_value")
+        if suggested is not None:
+            data[field["name"]] = suggested
+        elif "default" in field:
+            data[field["name"]] = field["default"]
+        elif field.get("type") == "expandable":
+            nested = frontend_initial_data(field["schema"])
+            if field.get("required") or nested:
+                data[field["name"]] = nested
+        elif field.get("required") and "boolean" in field.get("selector", {}):
+            data[field["name"]] = False
+    return data
+
+
+def hidden_required_left_empty(
+    fields: list[dict[str, Any]], data: dict[str, Any]
+) -> list[str]:
+    """Required fields inside a section that the untouched form leaves empty: the
+    frontend refuses to submit ("Not all required fields are filled in") and the
+    user, seeing every visible field filled, cannot tell why."""
+    empty = []
+    for field in fields:
+        if field.get("type") != "expandable":
+            continue
+        if not field.get("required") and field["name"] not in data:
+            continue
+        inside = data.get(field["name"]) or {}
+        empty += [
+            f"{field['name']}.{inner['name']}"
+            for inner in field["schema"]
+            if inner.get("required") and inside.get(inner["name"]) in ("", None)
+        ]
+    return empty
 
 
 @pytest.fixture
@@ -171,3 +227,19 @@ def test_the_check_notices_a_missing_description() -> None:
         "x: placeholder example is not filled",
         "x: url has no data_description",
     ]
+
+
+def test_the_check_notices_a_section_the_frontend_leaves_empty() -> None:
+    """A section declared with a default of its own (`default=dict`) reaches the
+    frontend as `{}`, so its required fields stay empty and the form cannot be
+    sent; declared without one, the frontend fills it from its fields."""
+    inner = vol.Schema({vol.Required("media", default="preview"): str})
+    broken = vol.Schema({vol.Optional("delivery", default=dict): section(inner)})
+    fields = serialize(broken)
+    assert hidden_required_left_empty(fields, frontend_initial_data(fields)) == [
+        "delivery.media"
+    ]
+    fixed = vol.Schema({vol.Optional("delivery"): section(inner)})
+    fields = serialize(fixed)
+    assert frontend_initial_data(fields) == {"delivery": {"media": "preview"}}
+    assert hidden_required_left_empty(fields, frontend_initial_data(fields)) == []

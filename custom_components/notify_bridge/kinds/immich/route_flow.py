@@ -112,7 +112,7 @@ MEMORIES_SECTION = "memories_schedule"
 def memories_fields() -> dict[vol.Marker, Any]:
     """Return the memories section: which memories, at which local time."""
     return {
-        vol.Optional(MEMORIES_SECTION, default=dict): section(
+        vol.Optional(MEMORIES_SECTION): section(
             vol.Schema(
                 {
                     vol.Optional(CONF_MEMORIES, default=list): _multi_select(
@@ -219,8 +219,8 @@ def route_schema(options: list[SelectOptionDict]) -> vol.Schema:
                     integration=DOMAIN, domain=Platform.NOTIFY, multiple=True
                 )
             ),
-            vol.Optional(FILTERS_SECTION, default=dict): collapsed_section(filters),
-            vol.Optional(DELIVERY_SECTION, default=dict): collapsed_section(delivery),
+            vol.Optional(FILTERS_SECTION): collapsed_section(filters),
+            vol.Optional(DELIVERY_SECTION): collapsed_section(delivery),
             **schedule_section_field(),
             **memories_fields(),
         }
@@ -241,16 +241,16 @@ def templates_schema(events: Iterable[str]) -> vol.Schema:
     return vol.Schema(schema)
 
 
-def validate_route(user_input: dict[str, Any]) -> dict[str, str]:
-    """Check the route form and tidy its values in place (sections flattened into
-    the stored keys); return the errors."""
+def validate_route(user_input: dict[str, Any], schema: vol.Schema) -> dict[str, str]:
+    """Check the route form (`schema`) and tidy its values in place (sections
+    flattened into the stored keys); return the errors."""
     if not user_input.get(CONF_ALBUMS):
         return {CONF_ALBUMS: "no_albums"}
     if not user_input.get(CONF_EVENTS):
         return {CONF_EVENTS: "no_events"}
     if not user_input.get(CONF_DESTINATIONS):
         return {CONF_DESTINATIONS: "no_destinations"}
-    flatten_sections(user_input, SECTIONS)
+    flatten_sections(user_input, schema, SECTIONS)
     user_input[CONF_MAX_MEDIA] = int(user_input.get(CONF_MAX_MEDIA, DEFAULT_MAX_MEDIA))
     user_input[CONF_PEOPLE] = [
         name.strip() for name in user_input.get(CONF_PEOPLE, []) if name.strip()
@@ -354,13 +354,13 @@ class AlbumRouteFlow(RoutePreviewFlow):
         if (reason := await self._async_load_albums()) is not None:
             return self.async_abort(reason=reason)
         errors: dict[str, str] = {}
+        schema = route_schema(album_options(self._albums or (), configured))
         if user_input is not None:
-            errors = validate_route(user_input)
+            errors = validate_route(user_input, schema)
             if not errors:
                 self._route = user_input
                 return await self.async_step_templates()
         values = nest_sections(user_input, SECTIONS) if user_input else current
-        schema = route_schema(album_options(self._albums or (), configured))
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, values),

@@ -198,23 +198,33 @@ def schedule_section_field() -> dict[vol.Marker, Any]:
     """The collapsed schedule section (a section cannot hold another one, so it
     stays a top-level part of the form)."""
     return {
-        vol.Optional(SCHEDULE_SECTION, default=dict): section(
-            schedule_schema(), {"collapsed": True}
-        )
+        vol.Optional(SCHEDULE_SECTION): section(schedule_schema(), {"collapsed": True})
     }
 
 
 def collapsed_section(fields: Mapping[vol.Marker, Any]) -> section:
-    """Return a collapsed form section of `fields`."""
+    """Return a collapsed form section of `fields`.
+
+    Declare it `vol.Optional(name)` without a default: the frontend fills a section
+    in from its fields' defaults only when the section itself has none (with
+    `default=dict` it sends `{}` and refuses the form: "Not all required fields are
+    filled in"). A caller that leaves it out gets the defaults from
+    `flatten_sections`.
+    """
     return section(vol.Schema(dict(fields)), {"collapsed": True})
 
 
-def flatten_sections(user_input: dict[str, Any], names: Iterable[str]) -> None:
-    """Move the fields of the named sections to the top level: the stored shape."""
+def flatten_sections(
+    user_input: dict[str, Any], schema: vol.Schema, names: Iterable[str]
+) -> None:
+    """Move the fields of the named sections to the top level (the stored shape);
+    a section not sent gives its fields' defaults."""
+    sections = {str(key): value for key, value in schema.schema.items()}
     for name in names:
         values = user_input.pop(name, None)
-        if isinstance(values, Mapping):
-            user_input.update(values)
+        if not isinstance(values, Mapping):
+            values = sections[name]({})
+        user_input.update(values)
 
 
 def nest_sections(
