@@ -121,7 +121,8 @@ async def test_flow_stores_a_weekly_schedule_and_edits_it(
         result["flow_id"], {**form, "digest_schedule": section}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"schedule_weekdays": "no_schedule_weekdays"}
+    # At the top of the form: the frontend shows no error inside a section.
+    assert result["errors"] == {"base": "no_schedule_weekdays"}
 
     section |= {"schedule_weekdays": ["fri", "mon"], "digest_mode": "also"}
     result = await hass.config_entries.subentries.async_configure(
@@ -171,8 +172,11 @@ async def test_flow_without_schedule_stores_no_digest_keys(
 @pytest.mark.parametrize(
     ("section", "error"),
     [
-        ({"schedule_kind": "interval", "schedule_hours": 2.5}, "schedule_hours"),
-        ({"schedule_kind": "weekly", "schedule_weekdays": []}, "schedule_weekdays"),
+        (
+            {"schedule_kind": "interval", "schedule_hours": 2.5},
+            "invalid_schedule_hours",
+        ),
+        ({"schedule_kind": "weekly", "schedule_weekdays": []}, "no_schedule_weekdays"),
         ({"schedule_kind": "interval", "schedule_hours": 0}, None),
         ({"schedule_kind": "daily", "schedule_at": "25:61:00"}, None),
         ({"schedule_kind": "daily", "digest_max_media": 51}, None),
@@ -186,8 +190,9 @@ async def test_flow_refuses_a_bad_schedule(
     section: dict[str, Any],
     error: str | None,
 ) -> None:
-    """Impossible values get a translated error at their field, or are refused by
-    the form's own selectors (None); nothing is stored either way."""
+    """Impossible values get a translated error at the top of the form (the
+    frontend shows none inside a section; the text names the section), or are
+    refused by the form's own selectors (None); nothing is stored either way."""
     result = await start_subentry_flow(hass, source_entry)
     form = {
         "name": "Bad",
@@ -203,7 +208,7 @@ async def test_flow_refuses_a_bad_schedule(
     else:
         result = await configure(result["flow_id"], form)
         assert result["type"] is FlowResultType.FORM
-        assert set(result["errors"]) == {error}
+        assert result["errors"] == {"base": error}
     assert not any(s.title == "Bad" for s in source_entry.subentries.values())
 
 

@@ -315,7 +315,8 @@ async def test_a_wrong_schedule_keeps_what_was_typed_in_the_sections(
         await hass.config_entries.subentries.async_configure(result["flow_id"], first)
     )
     assert result["step_id"] == "user"
-    assert result["errors"] == {"schedule_weekdays": "no_schedule_weekdays"}
+    # At the top of the form: the frontend shows no error inside a section.
+    assert result["errors"] == {"base": "no_schedule_weekdays"}
     for section, field, value in (
         ("filters", "people", ["Ann"]),
         ("delivery", "media", "original"),

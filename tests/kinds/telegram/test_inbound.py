@@ -17,6 +17,7 @@ from custom_components.notify_bridge.const import (
     EVENT_COMMAND,
     EVENT_MESSAGE,
 )
+from tests.common import start_subentry_flow
 from tests.fakes.telegram_server import FakeTelegramServer
 
 from .conftest import (
@@ -369,3 +370,28 @@ async def test_bad_buttons_are_refused(
             blocking=True,
         )
     assert server.calls_to("sendMessage") == []
+
+
+@pytest.mark.usefixtures("setup_telegram")
+async def test_chat_form_offers_what_the_receiver_saw(
+    hass: HomeAssistant,
+    server: FakeTelegramServer,
+    tg_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While the bot long-polls, the "Add chat" form lists the chats the poller
+    saw (a stranger's forum topic included) and makes no getUpdates call of its
+    own: one would compete with the long poll ("Conflict", blamed on "another
+    program") and find nothing, the poller having taken the updates."""
+    await _started(hass, server)
+    server.push_message(STRANGER, "hello", thread_id=9)
+    await wait_for(hass, lambda: "ignoring chat" in caplog.text)
+    polls = len(server.calls_to("getUpdates"))
+    result = await start_subentry_flow(hass, tg_entry)
+    options = result["data_schema"].schema["chat_id"].config["options"]
+    assert any(f"{STRANGER}" in o["label"] and "topic 9" in o["label"] for o in options)
+    await hass.async_block_till_done()
+    # The long poll's own requests wait (timeout); the form's would not.
+    later = server.calls_to("getUpdates")[polls:]
+    assert [call.params for call in later if not call.params.get("timeout")] == []
+    assert "another program" not in caplog.text

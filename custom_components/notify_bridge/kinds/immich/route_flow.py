@@ -70,6 +70,7 @@ from ..shared.flows import (
     schedule_form_values,
     schedule_section_field,
     validate_schedule,
+    visible_errors,
 )
 from ..shared.preview import CONF_PREVIEW_ONLY, RoutePreviewFlow, with_preview_field
 from .client_factory import make_client
@@ -364,7 +365,7 @@ class AlbumRouteFlow(RoutePreviewFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, values),
-            errors=errors,
+            errors=visible_errors(schema, errors),
             description_placeholders={"albums": str(len(self._albums or ()))},
         )
 

@@ -214,6 +214,20 @@ def collapsed_section(fields: Mapping[vol.Marker, Any]) -> section:
     return section(vol.Schema(dict(fields)), {"collapsed": True})
 
 
+def visible_errors(schema: vol.Schema, errors: Mapping[str, str]) -> dict[str, str]:
+    """Return form errors the frontend can show: it shows an error at a top-level
+    field or at the top of the form (`base`), never at a field inside a section, so
+    a section's error becomes the form's (its text names the section)."""
+    top = {str(key) for key in schema.schema}
+    shown: dict[str, str] = {}
+    for field, error in errors.items():
+        if field in top or field == "base":
+            shown[field] = error
+        else:
+            shown.setdefault("base", error)
+    return shown
+
+
 def flatten_sections(
     user_input: dict[str, Any], schema: vol.Schema, names: Iterable[str]
 ) -> None:
@@ -481,7 +495,7 @@ class SubentryFormFlow(RoutePreviewFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, values),
-            errors=errors,
+            errors=visible_errors(schema, errors),
             description_placeholders=placeholders,
         )
 

@@ -144,6 +144,7 @@ class TelegramInbound:
             HubBridgeStatus(hass, hub, log, self._async_save_mute),
             self._on_event,
             caller=self.caller,
+            seen=bot.seen_chats,
             tz=dt_util.get_default_time_zone(),
         )
         self.poller: UpdatePoller | None = None
@@ -168,6 +169,8 @@ class TelegramInbound:
         elif self.store.data.get("webhook_id"):
             # Receiving was switched off: the webhook this entry set goes too.
             await self._async_forget_webhook()
+        # While receiving, the chat form offers the chats the receiver saw.
+        self.bot.seen_chats.receiving = self.mode is not UpdatesMode.OFF
         if self.mode is not UpdatesMode.OFF:
             self.entry.async_create_background_task(
                 self.hass, self._async_register_commands(), f"{DOMAIN} setMyCommands"
@@ -175,6 +178,7 @@ class TelegramInbound:
 
     async def async_stop(self) -> None:
         """Stop receiving (an interrupted update comes again after the restart)."""
+        self.bot.seen_chats.receiving = False
         if self.poller is not None:
             await self.poller.async_stop()
         if self.webhook_id is not None:

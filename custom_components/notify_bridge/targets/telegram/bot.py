@@ -23,6 +23,7 @@ from telegram.error import RetryAfter, TelegramError
 from ...net import Resolver, UrlPolicy, async_fetch, default_resolver
 from ...pipeline.log import get_logger
 from ...pipeline.policy import RetryPolicy
+from .chats import RecentChat, SeenChats
 from .downloads import SharedDownloads
 from .errors import (
     ErrorKind,
@@ -46,16 +47,6 @@ class CallStats:
 
     requests: int = 0
     rate_limited: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class RecentChat:
-    """A chat the bot has seen recently (offered when adding a destination)."""
-
-    chat_id: int
-    title: str
-    type: str
-    message_thread_id: int | None = None
 
 
 class WebhookActiveError(Exception):
@@ -146,6 +137,8 @@ class TelegramBot:
         self.resolver = resolver
         self.download_timeout = download_timeout
         self.pacer = ChatPacer(rate_limits, clock=clock, sleep=sleep)
+        # The chats the receiver saw (the chat form's suggestions while it runs).
+        self.seen_chats = SeenChats()
         self._sleep = sleep
         self._jitter = jitter
 
@@ -175,7 +168,11 @@ class TelegramBot:
         )
 
     async def async_recent_chats(self) -> list[RecentChat]:
-        """Return the chats in pending updates, newest first, without consuming them."""
+        """Return the chats the bot has seen, newest first: from its receiver while
+        one runs (getUpdates would compete with it), else from pending updates,
+        without consuming them."""
+        if self.seen_chats.receiving:
+            return self.seen_chats.recent()
         try:
             updates = await self.async_call(
                 None, self.bot.get_updates, CallStats(), idempotent=True
@@ -184,16 +181,10 @@ class TelegramBot:
             if "webhook is active" in str(err).lower():
                 raise WebhookActiveError(str(err)) from err
             raise
-        chats: dict[int, RecentChat] = {}
-        for update in reversed(updates):
-            message = update.effective_message
-            chat = update.effective_chat
-            if chat is None or chat.id in chats:
-                continue
-            title = chat.title or chat.username or chat.full_name or str(chat.id)
-            thread = message.message_thread_id if message else None
-            chats[chat.id] = RecentChat(chat.id, title, chat.type, thread)
-        return list(chats.values())
+        chats = SeenChats()
+        for update in updates:
+            chats.add(update)
+        return chats.recent()
 
     async def async_download(self, url: str) -> bytes | SpooledFile:
         """Fetch a media URL through the outbound guard.

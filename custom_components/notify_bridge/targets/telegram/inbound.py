@@ -23,6 +23,7 @@ from telegram import Bot, CallbackQuery, Chat, Message, ReplyParameters, Update,
 
 from ...pipeline.log import get_logger
 from .calls import BotCaller, RetryAfterCaller
+from .chats import SeenChats
 from .commands import BridgeStatus, BuiltinCommands, CommandContext, parse_command
 from .limits import OFFICIAL_LIMITS
 from .sender import GENERAL_TOPIC, TelegramSendError, normalize_chat_id
@@ -183,6 +184,7 @@ class InboundRouter:
         on_event: EventCallback,
         *,
         caller: BotCaller | None = None,
+        seen: SeenChats | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         tz: tzinfo = UTC,
@@ -192,6 +194,7 @@ class InboundRouter:
         self._config = config
         self._on_event = on_event
         self._caller = caller or RetryAfterCaller()
+        self._seen = seen
         self._builtins = BuiltinCommands(status, now=now, tz=tz)
         self._limiter = ChatRateLimiter(
             config.commands_per_window, config.window_seconds, clock
@@ -210,6 +213,9 @@ class InboundRouter:
     async def async_handle_update(self, update: Update) -> None:
         """Handle one update; exceptions of the glue's callback propagate."""
         self.stats.updates += 1
+        if self._seen is not None:
+            # Strangers too: the chat form offers chats before they are destinations.
+            self._seen.add(update)
         if update.message is not None:
             await self._handle_message(update.update_id, update.message)
         elif update.callback_query is not None:
