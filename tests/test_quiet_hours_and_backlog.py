@@ -444,3 +444,39 @@ async def test_events_while_the_target_is_not_loaded_wait_for_it(
     assert await hass.config_entries.async_setup(target_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [c.data["message"] for c in legacy_notify_calls] == ["ring 0", "ring 1"]
+
+
+async def test_quiet_hours_form_section_round_trip(
+    hass: HomeAssistant, target_entry: MockConfigEntry
+) -> None:
+    """The edit form shows stored quiet hours inside their collapsed section; a
+    wrong value elsewhere shows the form again with the section as typed; the
+    saved data is flat, as the delivery policy reads it."""
+    hass.services.async_register("notify", "phone", lambda call: None)
+    result = await target_entry.start_subentry_reconfigure_flow(hass, "dest_phone")
+    quiet = next(
+        v for k, v in result["data_schema"].schema.items() if k == "quiet_hours"
+    )
+    assert quiet.options == {"collapsed": True}
+    shown = {str(k): k.description for k in quiet.schema.schema}
+    assert shown["quiet_start"] == {"suggested_value": "22:00:00"}
+    typed = {"quiet_start": "21:00:00", "quiet_end": "06:00:00", "quiet_mode": "silent"}
+    form = {"name": "Phone", "delivery": "notify_service", "quiet_hours": typed}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**form, "notify_service": "missing"}
+    )
+    assert result["errors"] == {"notify_service": "service_not_found"}
+    quiet = next(
+        v for k, v in result["data_schema"].schema.items() if k == "quiet_hours"
+    )
+    shown = {str(k): k.description for k in quiet.schema.schema}
+    assert shown["quiet_start"] == {"suggested_value": "21:00:00"}
+    assert shown["quiet_mode"] == {"suggested_value": "silent"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**form, "notify_service": "phone"}
+    )
+    assert result.get("errors") is None, result.get("errors")
+    assert result["reason"] == "reconfigure_successful"
+    data = target_entry.subentries["dest_phone"].data
+    assert (data["quiet_start"], data["quiet_mode"]) == ("21:00:00", "silent")
+    assert "quiet_hours" not in data

@@ -336,12 +336,11 @@ async def test_recipient_needs_to_and_whole_quiet_hours(
     """Only Bcc is not a list; quiet hours need both ends."""
     result = await start_subentry_flow(hass, setup_email)
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"to": [], "bcc": [CAROL], "quiet_start": "22:00:00"}
+        result["flow_id"],
+        {"to": [], "bcc": [CAROL], "quiet_hours": {"quiet_start": "22:00:00"}},
     )
-    assert result["errors"] == {
-        "to": "no_recipients",
-        "quiet_end": "quiet_hours_incomplete",
-    }
+    # The section's error at the top: the frontend shows none inside a section.
+    assert result["errors"] == {"to": "no_recipients", "base": "quiet_hours_incomplete"}
 
 
 async def test_recipient_reconfigure(
@@ -359,9 +358,11 @@ async def test_recipient_reconfigure(
             "cc": [BOB],
             "name": "Family",
             "language": "de",
-            "quiet_start": "22:00:00",
-            "quiet_end": "07:00:00",
-            "quiet_mode": "defer",
+            "quiet_hours": {
+                "quiet_start": "22:00:00",
+                "quiet_end": "07:00:00",
+                "quiet_mode": "defer",
+            },
         },
     )
     assert result["type"] is FlowResultType.ABORT

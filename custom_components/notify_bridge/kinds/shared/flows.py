@@ -95,9 +95,21 @@ def async_update_and_finish(
     return flow.async_update_reload_and_abort(entry, **changes)
 
 
+# The collapsed form section of a destination's quiet hours, and its fields
+# (stored flat beside the destination's other options).
+QUIET_SECTION = "quiet_hours"
+QUIET_FIELDS = (
+    CONF_QUIET_START,
+    CONF_QUIET_END,
+    CONF_QUIET_MODE,
+    CONF_QUIET_WEEKDAYS,
+    CONF_MAX_PENDING,
+)
+
+
 def quiet_hours_fields() -> dict[vol.Marker, Any]:
-    """Form fields every destination flow offers: optional quiet hours."""
-    return {
+    """The collapsed "Quiet hours" section every destination flow offers."""
+    fields = {
         vol.Optional(CONF_QUIET_START): TimeSelector(),
         vol.Optional(CONF_QUIET_END): TimeSelector(),
         vol.Optional(CONF_QUIET_MODE, default=QuietMode.DEFER.value): SelectSelector(
@@ -119,6 +131,13 @@ def quiet_hours_fields() -> dict[vol.Marker, Any]:
             NumberSelectorConfig(min=10, max=10000, step=1, mode=NumberSelectorMode.BOX)
         ),
     }
+    return {vol.Optional(QUIET_SECTION): collapsed_section(fields)}
+
+
+def quiet_hours_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return stored destination data as its edit form shows it (the quiet-hours
+    fields inside their section)."""
+    return nest_sections(data, {QUIET_SECTION: QUIET_FIELDS})
 
 
 def language_field() -> dict[vol.Marker, Any]:
@@ -154,9 +173,13 @@ def clean_language(user_input: dict[str, Any]) -> None:
 def validate_quiet_hours(user_input: dict[str, Any]) -> dict[str, str]:
     """Return form errors for quiet hours: both ends or neither, and not equal.
 
-    Stores only what applies: no quiet-hours keys without a window, no max_pending
-    equal to the default.
+    Moves the section's fields to the top level (the stored shape) and stores only
+    what applies: no quiet-hours keys without a window, no max_pending equal to
+    the default.
     """
+    values = user_input.pop(QUIET_SECTION, None)
+    if isinstance(values, Mapping):
+        user_input.update(values)
     if user_input.get(CONF_MAX_PENDING) in (None, MAX_PENDING_PER_DESTINATION):
         user_input.pop(CONF_MAX_PENDING, None)
     start, end = user_input.get(CONF_QUIET_START), user_input.get(CONF_QUIET_END)
@@ -251,7 +274,8 @@ def nest_sections(
         inside = shown.get(name)
         nested = dict(inside) if isinstance(inside, Mapping) else {}
         nested.update({key: shown.pop(key) for key in fields if key in shown})
-        shown[name] = nested
+        if nested:
+            shown[name] = nested
     return shown
 
 
@@ -441,6 +465,8 @@ class SubentryFormFlow(RoutePreviewFlow):
     ) -> SubentryFlowResult:
         """Create the subentry."""
         errors: dict[str, str] = {}
+        # As typed (sections nested): what the form shows again.
+        typed = dict(user_input or {})
         if user_input is not None:
             errors, save = self._checked(user_input, None)
             if errors.get("base") == "already_configured":
@@ -451,7 +477,7 @@ class SubentryFormFlow(RoutePreviewFlow):
                 return self.async_create_entry(
                     title=name, data=user_input, unique_id=unique_id
                 )
-        return await self._async_show("user", {}, user_input or {}, errors)
+        return await self._async_show("user", {}, typed, errors)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -459,6 +485,7 @@ class SubentryFormFlow(RoutePreviewFlow):
         """Edit the subentry."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
+        typed = dict(user_input or {})
         if user_input is not None:
             errors, save = self._checked(user_input, subentry.subentry_id)
             if errors.get("base") == "already_configured":
@@ -473,11 +500,13 @@ class SubentryFormFlow(RoutePreviewFlow):
                     data=user_input,
                     unique_id=unique_id,
                 )
-        current = user_input or {
-            CONF_NAME: subentry.title,
-            **subentry.data,
-            **schedule_form_values(subentry.data),
-        }
+        current = typed or quiet_hours_form_values(
+            {
+                CONF_NAME: subentry.title,
+                **subentry.data,
+                **schedule_form_values(subentry.data),
+            }
+        )
         return await self._async_show("reconfigure", current, current, errors)
 
     async def _async_show(

@@ -69,7 +69,9 @@ from ..shared.flows import (
     language_defaults,
     language_field,
     quiet_hours_fields,
+    quiet_hours_form_values,
     validate_quiet_hours,
+    visible_errors,
 )
 from .options import NEW_ENTRY_OPTIONS
 from .setup import TelegramRuntime, make_bot
@@ -346,13 +348,16 @@ class TelegramChatFlow(ConfigSubentryFlow):
         if user_input is not None:
             defaults: Mapping[str, Any] = user_input
         elif subentry is not None:
-            defaults = language_defaults({CONF_NAME: subentry.title, **subentry.data})
+            defaults = quiet_hours_form_values(
+                language_defaults({CONF_NAME: subentry.title, **subentry.data})
+            )
         else:
             defaults = {}
+        schema = self._schema()
         return self.async_show_form(
             step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(self._schema(), defaults),
-            errors=errors,
+            data_schema=self.add_suggested_values_to_schema(schema, defaults),
+            errors=visible_errors(schema, errors),
         )
 
     def _schema(self) -> vol.Schema:
