@@ -109,7 +109,7 @@ QUIET_FIELDS = (
 
 def quiet_hours_fields() -> dict[vol.Marker, Any]:
     """The collapsed "Quiet hours" section every destination flow offers."""
-    fields = {
+    fields: dict[vol.Marker, Any] = {
         vol.Optional(CONF_QUIET_START): TimeSelector(),
         vol.Optional(CONF_QUIET_END): TimeSelector(),
         vol.Optional(CONF_QUIET_MODE, default=QuietMode.DEFER.value): SelectSelector(
