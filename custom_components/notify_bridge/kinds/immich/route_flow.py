@@ -356,12 +356,14 @@ class AlbumRouteFlow(RoutePreviewFlow):
             return self.async_abort(reason=reason)
         errors: dict[str, str] = {}
         schema = route_schema(album_options(self._albums or (), configured))
+        # As typed (sections nested): what the form shows again after an error.
+        typed = dict(user_input or {})
         if user_input is not None:
             errors = validate_route(user_input, schema)
             if not errors:
                 self._route = user_input
                 return await self.async_step_templates()
-        values = nest_sections(user_input, SECTIONS) if user_input else current
+        values = typed or current
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, values),
