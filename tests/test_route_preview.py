@@ -114,6 +114,10 @@ async def test_route_form_shows_sample_and_previews_before_saving(
         in (result["description_placeholders"]["preview"])
     )
     assert len(source_entry.subentries) == 1  # nothing saved yet
+    # The box comes back unticked: the next plain submit saves.
+    shown = {str(k): k.description for k in result["data_schema"].schema}
+    assert (shown["preview_only"] or {}).get("suggested_value") in (None, False)
+    assert shown["template"] == {"suggested_value": typed["template"]}
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], typed
     )

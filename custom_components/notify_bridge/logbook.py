@@ -97,7 +97,7 @@ def describe_refreshed(event: Event) -> dict[str, str]:
     else:
         message = f"refreshed {data.get('title')}: found {found} change(s)"
         message += (
-            f", notified when the {window:g} s coalescing window ends"
+            f", notified within {window:g} s (coalescing window)"
             if window
             else ", notified now"
         )

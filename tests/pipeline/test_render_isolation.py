@@ -218,15 +218,19 @@ async def test_runaways_do_not_starve_normal_renders(renderer: Renderer) -> None
 
 def test_runaway_is_killed_at_the_budget_and_replaced() -> None:
     """A C-level runaway is killed at the budget (no CPU left busy); the next
-    render gets a fresh warm worker."""
-    renderer = Renderer(time_budget=0.5, max_concurrent=1)
+    render gets a fresh warm worker.
+
+    The budget leaves room for a loaded machine: a worker that only starts the
+    template after its deadline reports the timeout itself and is not killed,
+    which is right but not the path under test."""
+    renderer = Renderer(time_budget=1.0, max_concurrent=1)
     try:
         assert renderer.render("{{ range(2) | list }}", {}) == "[0, 1]"
         [pid] = renderer.workers.pids()
         started = time.monotonic()
-        with pytest.raises(TemplateTimeoutError, match=r"time budget of 0\.5 s"):
+        with pytest.raises(TemplateTimeoutError, match=r"time budget of 1 s"):
             renderer.render(RUNAWAY, {})
-        assert time.monotonic() - started < 0.8
+        assert time.monotonic() - started < 1.4
         assert not _alive(pid)
         [replacement] = renderer.workers.pids()
         assert replacement != pid

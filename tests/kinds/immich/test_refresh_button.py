@@ -60,7 +60,7 @@ async def test_pressing_refresh_polls_and_says_what_it_found(
     described = describe_refreshed(event)
     assert described[LOGBOOK_ENTRY_ENTITY_ID] == button
     assert "found 1 change" in described[LOGBOOK_ENTRY_MESSAGE]
-    assert "60 s coalescing window" in described[LOGBOOK_ENTRY_MESSAGE]
+    assert "within 60 s (coalescing window)" in described[LOGBOOK_ENTRY_MESSAGE]
     # Held for the window, not lost: nothing is sent yet.
     assert not messages(hass)
 

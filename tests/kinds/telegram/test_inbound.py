@@ -395,3 +395,9 @@ async def test_chat_form_offers_what_the_receiver_saw(
     later = server.calls_to("getUpdates")[polls:]
     assert [call.params for call in later if not call.params.get("timeout")] == []
     assert "another program" not in caplog.text
+    # Adding a chat reloads the entry: what the receiver saw is still offered.
+    assert await hass.config_entries.async_reload(tg_entry.entry_id)
+    await _started(hass, server)
+    result = await start_subentry_flow(hass, tg_entry)
+    options = result["data_schema"].schema["chat_id"].config["options"]
+    assert any("topic 9" in o["label"] for o in options)

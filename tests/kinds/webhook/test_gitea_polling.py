@@ -258,9 +258,9 @@ async def test_refresh_button_only_when_gitea_polls(
     )
     assert await hass.config_entries.async_reload(gitea_entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get(button) is None or (
-        hass.states.get(button).state == "unavailable"
-    )
+    # Gone, not left unavailable.
+    assert registry.async_get(button) is None
+    assert hass.states.get(button) is None
 
 
 async def test_runtime_never_prints_token_or_secret(

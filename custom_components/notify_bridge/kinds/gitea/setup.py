@@ -17,6 +17,7 @@ from ...runtime import BridgeHub
 from ...sources import gitea
 from ...sources.gitea_client import event_key
 from ...sources.ingress import InboundWebhook
+from ..shared.refresh import async_remove_refresh_button
 from ..shared.webhook_source import (
     WebhookSourceRuntime,
     WebhookState,
@@ -122,4 +123,8 @@ async def async_setup_gitea(
         # the webhook: no first-refresh raise here, the problem sensor shows it.
         await poller.async_refresh()
         on_update()
+    else:
+        # Polling turned off: its "Refresh now" button goes (Home Assistant would
+        # keep it, unavailable).
+        async_remove_refresh_button(hass, entry)
     return runtime

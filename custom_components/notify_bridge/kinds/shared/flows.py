@@ -434,6 +434,14 @@ async def rename_step(
     )
 
 
+def _as_typed(user_input: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return a submitted form as it is shown again: as typed, sections nested,
+    "Preview only" unticked (the next submit saves)."""
+    typed = dict(user_input or {})
+    typed.pop(CONF_PREVIEW_ONLY, None)
+    return typed
+
+
 class SubentryFormFlow(RoutePreviewFlow):
     """A subentry edited with one form: validated, checked for duplicates, saved.
 
@@ -465,8 +473,9 @@ class SubentryFormFlow(RoutePreviewFlow):
     ) -> SubentryFlowResult:
         """Create the subentry."""
         errors: dict[str, str] = {}
-        # As typed (sections nested): what the form shows again.
-        typed = dict(user_input or {})
+        # As typed (sections nested): what the form shows again, "Preview only"
+        # unticked so the next submit saves.
+        typed = _as_typed(user_input)
         if user_input is not None:
             errors, save = self._checked(user_input, None)
             if errors.get("base") == "already_configured":
@@ -477,7 +486,7 @@ class SubentryFormFlow(RoutePreviewFlow):
                 return self.async_create_entry(
                     title=name, data=user_input, unique_id=unique_id
                 )
-        return await self._async_show("user", {}, typed, errors)
+        return await self._async_show("user", {}, typed, errors, user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -485,7 +494,7 @@ class SubentryFormFlow(RoutePreviewFlow):
         """Edit the subentry."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
-        typed = dict(user_input or {})
+        typed = _as_typed(user_input)
         if user_input is not None:
             errors, save = self._checked(user_input, subentry.subentry_id)
             if errors.get("base") == "already_configured":
@@ -507,7 +516,9 @@ class SubentryFormFlow(RoutePreviewFlow):
                 **schedule_form_values(subentry.data),
             }
         )
-        return await self._async_show("reconfigure", current, current, errors)
+        return await self._async_show(
+            "reconfigure", current, current, errors, user_input or current
+        )
 
     async def _async_show(
         self,
@@ -515,11 +526,16 @@ class SubentryFormFlow(RoutePreviewFlow):
         defaults: Mapping[str, Any],
         values: Mapping[str, Any],
         errors: dict[str, str],
+        checked: Mapping[str, Any] | None = None,
     ) -> SubentryFlowResult:
+        """Show the form with `values`; the preview renders `checked` (the values
+        as validated, so it shows what saving would store)."""
         schema = self._schema(defaults)
         placeholders: dict[str, str] | None = None
         if self.route_preview is not None:
-            placeholders = await self.async_preview_placeholders(schema, values, errors)
+            placeholders = await self.async_preview_placeholders(
+                schema, checked if checked is not None else values, errors
+            )
             schema = with_preview_field(schema)
         return self.async_show_form(
             step_id=step_id,

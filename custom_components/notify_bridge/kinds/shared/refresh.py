@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from homeassistant.components.button import ButtonEntity
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
@@ -91,6 +92,15 @@ class RefreshButton(SourceEntity, ButtonEntity):
         report = await async_poll_now(self.hass, self._poller)
         if report["error"] is not None:
             raise refresh_failed([report])
+
+
+@callback
+def async_remove_refresh_button(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Remove the refresh button of an entry that no longer polls."""
+    registry = er.async_get(hass)
+    unique_id = f"{entry.entry_id}_{REFRESH_KEY}"
+    if entity_id := registry.async_get_entity_id(Platform.BUTTON, DOMAIN, unique_id):
+        registry.async_remove(entity_id)
 
 
 def refresh_button(

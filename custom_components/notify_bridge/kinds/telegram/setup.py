@@ -30,6 +30,7 @@ from ...targets.telegram import (
     TelegramBot,
     TelegramDestination,
 )
+from ...targets.telegram.chats import SeenChats
 from ...targets.telegram.setup import (
     CONF_API_BASE_URL,
     CONF_BOT_ID,
@@ -50,6 +51,8 @@ from .options import UpdatesMode
 from .status import DeliveredLog
 
 _LOGGER = logging.getLogger(__name__)
+# hass.data: the chats each bot's receiver saw, by bot (entry unique id).
+DATA_SEEN_CHATS = f"{DOMAIN}_seen_chats"
 
 # The file_id cache of a bot is saved this long after its last change (seconds).
 FILE_CACHE_SAVE_DELAY = 10
@@ -128,6 +131,10 @@ async def _async_start_bot(
         entry.async_start_reauth(hass)
 
     bot = make_bot(hass, entry.data, file_cache=cache, on_auth_failed=start_reauth)
+    # Kept across reloads (adding a chat reloads the entry): the receiver has taken
+    # the updates it saw, so they would be gone from the next chat form otherwise.
+    seen: dict[str, SeenChats] = hass.data.setdefault(DATA_SEEN_CHATS, {})
+    bot.seen_chats = seen.setdefault(entry.unique_id or entry.entry_id, SeenChats())
     try:
         await bot.async_start()
     except InvalidToken:
