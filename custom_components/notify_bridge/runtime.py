@@ -375,8 +375,9 @@ class Kind:
     )
     # Media fields of the `send` action this kind resolves.
     media_fields: Mapping[str, MediaField] = field(default_factory=dict)
-    # The poller behind the `refresh` action (None: the entry does not poll).
-    poller: Callable[[Any], Poller | None] = lambda _entry: None
+    # The poller of an entry (None from it: that entry does not poll), behind the
+    # `refresh` action and the "Refresh now" button; None: the kind never polls.
+    poller: Callable[[Any], Poller | None] | None = None
     # The media of a scheduled route's digest (None: the references the events had).
     digest_media: DigestMedia | None = None
     # The entry's options flow (None: the kind has no options).
@@ -391,5 +392,9 @@ class Kind:
 
     @property
     def platforms(self) -> tuple[Platform, ...]:
-        """Return the platforms an entry of this kind has entities on."""
-        return tuple(self.entities)
+        """Return the platforms an entry of this kind has entities on (a kind
+        that polls has its refresh button)."""
+        platforms = tuple(self.entities)
+        if self.poller is not None and Platform.BUTTON not in platforms:
+            platforms += (Platform.BUTTON,)
+        return platforms

@@ -406,8 +406,8 @@ def _pollers(hass: HomeAssistant) -> dict[str, Poller]:
     """Return the poller of every loaded entry that polls, by entry id."""
     pollers: dict[str, Poller] = {}
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        poller = KINDS[entry.data[CONF_KIND]].poller(entry)
-        if poller is not None:
+        find = KINDS[entry.data[CONF_KIND]].poller
+        if find is not None and (poller := find(entry)) is not None:
             pollers[entry.entry_id] = poller
     return pollers
 

@@ -42,12 +42,11 @@ from ..shared.flows import async_update_and_finish
 from ..shared.webhook_flows import (
     WebhookEntryFlow,
     WebhookRouteFlow,
-    name_field,
+    entry_schema,
     url_selector,
 )
 from ..shared.webhook_source import (
     CONF_LOCAL_ONLY,
-    CONF_REGENERATE,
     clean_list,
 )
 from .fields import (
@@ -65,8 +64,8 @@ from .preview import ROUTE_PREVIEW
 
 
 def _entry_schema(*, with_name: bool) -> vol.Schema:
-    fields: dict[Any, Any] = name_field(TITLE) if with_name else {}
-    fields.update(
+    return entry_schema(
+        TITLE,
         {
             vol.Required(CONF_URL): url_selector(),
             vol.Optional(CONF_TOKEN): TextSelector(
@@ -78,11 +77,9 @@ def _entry_schema(*, with_name: bool) -> vol.Schema:
                 )
             ),
             vol.Required(CONF_LOCAL_ONLY, default=False): BooleanSelector(),
-        }
+        },
+        with_name=with_name,
     )
-    if not with_name:
-        fields[vol.Required(CONF_REGENERATE, default=False)] = BooleanSelector()
-    return vol.Schema(fields)
 
 
 async def _async_settings(

@@ -53,23 +53,13 @@ class HomeAssistantDestination:
         made for a delivery, so sources can tell (and ignore) what they cause."""
         self._hass = hass
         self._new_context = new_context
-        self._id = destination_id
-        self._name = name
+        self.destination_id = destination_id
+        self.name = name
         self._delivery = HaDelivery(options[CONF_DELIVERY])
         self._entity_id: str | None = options.get(CONF_NOTIFY_ENTITY)
         self._service: str | None = options.get(CONF_NOTIFY_SERVICE)
         # The readers' language (None: Home Assistant's), read by the pipeline.
         self.language: str | None = options.get(CONF_LANGUAGE)
-
-    @property
-    def destination_id(self) -> str:
-        """Return the destination subentry id."""
-        return self._id
-
-    @property
-    def name(self) -> str:
-        """Return the destination's name."""
-        return self._name
 
     @property
     def output_format(self) -> OutputFormat:
@@ -85,8 +75,8 @@ class HomeAssistantDestination:
         else:
             await self._call_notify(notification)
         return DeliveryResult(
-            destination_id=self._id,
-            destination_name=self._name,
+            destination_id=self.destination_id,
+            destination_name=self.name,
             success=True,
             messages_sent=1,
             # Home Assistant's notify layer carries text only.

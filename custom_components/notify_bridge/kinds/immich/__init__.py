@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.const import Platform
 
 from ...const import ISSUE_ALBUM_DELETED, SUBENTRY_IMMICH_ROUTE, EntryKind
-from ...runtime import EntrySteps, Kind, MediaField, Poller
+from ...runtime import EntrySteps, Kind, MediaField
 from ...sources.immich.events import WatchEventType
 from ..shared.entities import source_entities
-from ..shared.refresh import refresh_button
 from .actions import ATTR_IMMICH_ASSET_ID, async_fetch_asset, validate_asset_id
 from .config_flow import ImmichEntryFlow
 from .coordinator import store_key
@@ -20,13 +17,6 @@ from .repairs import AlbumDeletedRepairFlow
 from .route_flow import AlbumRouteFlow
 from .scheduled import async_digest_media
 from .setup import async_setup_immich
-
-
-def _poller(entry: Any) -> Poller:
-    """The entry's coordinator: every Immich server is polled."""
-    poller: Poller = entry.runtime_data.coordinator
-    return poller
-
 
 KIND = Kind(
     kind=EntryKind.IMMICH,
@@ -44,10 +34,7 @@ KIND = Kind(
         route_model=ROUTE_MODEL,
         problem=True,
         event_types=[event.value for event in WatchEventType],
-        extra={
-            Platform.SENSOR: route_entities,
-            Platform.BUTTON: refresh_button(_poller),
-        },
+        extra={Platform.SENSOR: route_entities},
     ),
     store_keys=lambda entry: [store_key(entry.entry_id)],
     diagnostics=lambda entry: {
@@ -59,7 +46,7 @@ KIND = Kind(
             validate=validate_asset_id, fetch=async_fetch_asset
         )
     },
-    poller=_poller,
+    poller=lambda entry: entry.runtime_data.coordinator,
     digest_media=async_digest_media,
     route_preview=ROUTE_PREVIEW,
 )

@@ -26,13 +26,12 @@ from ...sources import planka
 from ..shared.webhook_flows import (
     WebhookEntryFlow,
     WebhookRouteFlow,
-    name_field,
+    entry_schema,
     optional_url,
     url_selector,
 )
 from ..shared.webhook_source import (
     CONF_LOCAL_ONLY,
-    CONF_REGENERATE,
     clean_list,
 )
 from .fields import CONF_ACCESS_TOKEN, CONF_BOARDS
@@ -52,12 +51,11 @@ EVENT_TYPES: Final = (
 
 
 def _entry_schema(*, with_name: bool) -> vol.Schema:
-    fields: dict[Any, Any] = name_field(TITLE) if with_name else {}
-    fields[vol.Optional(CONF_URL)] = url_selector()
-    fields[vol.Required(CONF_LOCAL_ONLY, default=False)] = BooleanSelector()
-    if not with_name:
-        fields[vol.Required(CONF_REGENERATE, default=False)] = BooleanSelector()
-    return vol.Schema(fields)
+    fields = {
+        vol.Optional(CONF_URL): url_selector(),
+        vol.Required(CONF_LOCAL_ONLY, default=False): BooleanSelector(),
+    }
+    return entry_schema(TITLE, fields, with_name=with_name)
 
 
 async def _async_settings(

@@ -107,6 +107,15 @@ QUIET_FIELDS = (
 )
 
 
+def weekdays_selector() -> SelectSelector:
+    """Return the pick-some-weekdays field (quiet hours, weekly digests)."""
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=list(WEEKDAYS), multiple=True, translation_key=CONF_QUIET_WEEKDAYS
+        )
+    )
+
+
 def quiet_hours_fields() -> dict[vol.Marker, Any]:
     """The collapsed "Quiet hours" section every destination flow offers."""
     fields: dict[vol.Marker, Any] = {
@@ -118,13 +127,7 @@ def quiet_hours_fields() -> dict[vol.Marker, Any]:
                 translation_key=CONF_QUIET_MODE,
             )
         ),
-        vol.Optional(CONF_QUIET_WEEKDAYS): SelectSelector(
-            SelectSelectorConfig(
-                options=list(WEEKDAYS),
-                multiple=True,
-                translation_key=CONF_QUIET_WEEKDAYS,
-            )
-        ),
+        vol.Optional(CONF_QUIET_WEEKDAYS): weekdays_selector(),
         vol.Optional(
             CONF_MAX_PENDING, default=MAX_PENDING_PER_DESTINATION
         ): NumberSelector(
@@ -290,13 +293,7 @@ def schedule_schema() -> vol.Schema:
                 )
             ),
             vol.Optional(CONF_SCHEDULE_AT, default=DEFAULT_SCHEDULE_AT): TimeSelector(),
-            vol.Optional(CONF_SCHEDULE_WEEKDAYS, default=list): SelectSelector(
-                SelectSelectorConfig(
-                    options=list(WEEKDAYS),
-                    multiple=True,
-                    translation_key=CONF_QUIET_WEEKDAYS,
-                )
-            ),
+            vol.Optional(CONF_SCHEDULE_WEEKDAYS, default=list): weekdays_selector(),
             vol.Optional(
                 CONF_SCHEDULE_HOURS, default=DEFAULT_SCHEDULE_HOURS
             ): NumberSelector(

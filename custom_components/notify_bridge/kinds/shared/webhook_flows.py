@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_NAME, CONF_URL, Platform
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     TextSelector,
@@ -211,14 +212,18 @@ class WebhookEntryFlow(ConfigFlow):
         return self.async_create_entry(title=title, data=data)
 
 
-def name_field(default: str | None = None) -> dict[Any, Any]:
-    """Return the entry name field."""
-    key = (
-        vol.Required(CONF_NAME)
-        if default is None
-        else vol.Required(CONF_NAME, default=default)
+def entry_schema(
+    title: str, fields: Mapping[Any, Any], *, with_name: bool
+) -> vol.Schema:
+    """Return a webhook entry's form: its name first when it is created (`title`
+    suggested), the kind's fields, and "new secret" last when it is edited."""
+    schema: dict[Any, Any] = (
+        {vol.Required(CONF_NAME, default=title): TextSelector()} if with_name else {}
     )
-    return {key: TextSelector()}
+    schema.update(fields)
+    if not with_name:
+        schema[vol.Required(CONF_REGENERATE, default=False)] = BooleanSelector()
+    return vol.Schema(schema)
 
 
 def url_selector() -> TextSelector:

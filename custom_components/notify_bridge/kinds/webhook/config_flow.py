@@ -22,11 +22,10 @@ from ...sources.ingress import AuthMode
 from ..shared.webhook_flows import (
     WebhookEntryFlow,
     WebhookRouteFlow,
-    name_field,
+    entry_schema,
 )
 from ..shared.webhook_source import (
     CONF_LOCAL_ONLY,
-    CONF_REGENERATE,
     clean_list,
 )
 from .fields import CONF_EVENT_TYPES
@@ -47,8 +46,8 @@ _SETTINGS: Final = (
 
 
 def _entry_schema(*, with_name: bool) -> vol.Schema:
-    fields: dict[Any, Any] = name_field(TITLE) if with_name else {}
-    fields.update(
+    return entry_schema(
+        TITLE,
         {
             vol.Required(
                 generic.CONF_AUTH_MODE, default=AuthMode.HMAC_SHA256.value
@@ -77,11 +76,9 @@ def _entry_schema(*, with_name: bool) -> vol.Schema:
             vol.Optional(
                 generic.CONF_EVENT_FIELD, default=generic.DEFAULT_EVENT_FIELD
             ): TextSelector(),
-        }
+        },
+        with_name=with_name,
     )
-    if not with_name:
-        fields[vol.Required(CONF_REGENERATE, default=False)] = BooleanSelector()
-    return vol.Schema(fields)
 
 
 async def _async_settings(

@@ -62,20 +62,10 @@ class EmailDestination:
         self.sender = sender
         self.recipients = recipients
         self.default_subject = default_subject
-        self._destination_id = destination_id
-        self._name = name
+        self.destination_id = destination_id
+        self.name = name
         self._download = download
         self._clock = clock
-
-    @property
-    def destination_id(self) -> str:
-        """Return the destination subentry id."""
-        return self._destination_id
-
-    @property
-    def name(self) -> str:
-        """Return the name used in summaries."""
-        return self._name
 
     @property
     def output_format(self) -> OutputFormat:
@@ -105,7 +95,7 @@ class EmailDestination:
         try:
             plan, report = await self._send(notification, subject, body, plan)
         except UnconfirmedError as err:
-            _LOGGER.warning("E-mail to %s: %s", self._name, err)
+            _LOGGER.warning("E-mail to %s: %s", self.name, err)
             return self._result(plan, errors=[str(err)], sent=0)
         return self._delivered(plan, report)
 
@@ -171,8 +161,8 @@ class EmailDestination:
         ]
         problems = [*errors, *plan.failures]
         return DeliveryResult(
-            destination_id=self._destination_id,
-            destination_name=self._name,
+            destination_id=self.destination_id,
+            destination_name=self.name,
             success=sent > 0 and not problems,
             messages_sent=sent,
             media_delivered=len(plan.parts) if sent else 0,

@@ -79,8 +79,8 @@ class TelegramDestination:
     ) -> None:
         """Bind a chat of `bot` with this destination's options."""
         self.bot = bot
-        self._destination_id = destination_id
-        self._name = name
+        self.destination_id = destination_id
+        self.name = name
         self.chat_id = normalize_chat_id(chat_id)
         self.message_thread_id = message_thread_id
         self.disable_notification = disable_notification
@@ -91,16 +91,6 @@ class TelegramDestination:
         self.language = language
         self._default_language = default_language
         self._migrated = False
-
-    @property
-    def destination_id(self) -> str:
-        """Return the destination subentry id."""
-        return self._destination_id
-
-    @property
-    def name(self) -> str:
-        """Return the name used in summaries."""
-        return self._name
 
     @property
     def text_language(self) -> str:
